@@ -1,0 +1,147 @@
+"""Configuration: parsed once from the environment into a typed, validated object.
+
+A bad value fails at initialisation with a message naming the variable, so a broken
+deployment is caught by the pre-traffic hook instead of by customers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from serving.artifacts import VERSION_PATTERN, is_valid_version
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    models_dir: Path
+    default_version: str
+    load_all_models: bool
+    canary_version: str | None
+    canary_percent: float
+    shadow_version: str | None
+    redis_url: str | None
+    cache_ttl_seconds: int
+    redis_timeout_seconds: float
+    local_cache_entries: int
+    breaker_failures: int
+    breaker_cooldown_seconds: float
+    max_text_chars: int
+    max_body_bytes: int
+    max_batch_texts: int
+    client_id_header: str
+
+    @property
+    def canary_enabled(self) -> bool:
+        return self.canary_version is not None and self.canary_percent > 0
+
+
+def _get(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, default).strip()
+
+
+def _parse(env: Mapping[str, str], name: str, default: str, convert: Callable[[str], T], rule: str) -> T:
+    raw = _get(env, name, default)
+    try:
+        return convert(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected {rule}") from None
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ValueError(raw)
+
+
+def _bounded(kind: Callable[[str], T], low: float, high: float) -> Callable[[str], T]:
+    def convert(raw: str) -> T:
+        value = kind(raw)
+        if not low <= value <= high:  # type: ignore[operator]
+            raise ValueError(raw)
+        return value
+
+    return convert
+
+
+def _version(raw: str) -> str:
+    if not is_valid_version(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _optional_version(raw: str) -> str | None:
+    return _version(raw) if raw else None
+
+
+def _redis_url(raw: str) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(raw)
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    version_rule = f"a model version matching {VERSION_PATTERN}"
+    settings = Settings(
+        models_dir=Path(_get(env, "MODELS_DIR", "/opt/models")),
+        default_version=_parse(env, "DEFAULT_MODEL_VERSION", "v1", _version, version_rule),
+        load_all_models=_parse(env, "LOAD_ALL_MODELS", "false", _bool, "true or false"),
+        canary_version=_parse(env, "CANARY_VERSION", "", _optional_version, version_rule + " or empty"),
+        canary_percent=_parse(env, "CANARY_PERCENT", "0", _bounded(float, 0, 100), "a number from 0 to 100"),
+        shadow_version=_parse(env, "SHADOW_VERSION", "", _optional_version, version_rule + " or empty"),
+        redis_url=_parse(
+            env, "REDIS_URL", "", _redis_url, "a redis://, rediss:// or unix:// URL, or empty"
+        ),
+        cache_ttl_seconds=_parse(
+            env, "CACHE_TTL_SECONDS", "3600", _bounded(int, 1, 30 * 86400), "whole seconds, 1 to 2592000"
+        ),
+        redis_timeout_seconds=_parse(
+            env, "REDIS_TIMEOUT_MS", "100", _bounded(int, 1, 10_000), "milliseconds, 1 to 10000"
+        )
+        / 1000,
+        local_cache_entries=_parse(
+            env, "CACHE_LOCAL_ENTRIES", "1024", _bounded(int, 0, 1_000_000), "an entry count, 0 to 1000000"
+        ),
+        breaker_failures=_parse(
+            env, "CACHE_BREAKER_FAILURES", "3", _bounded(int, 1, 1000), "a failure count, 1 to 1000"
+        ),
+        breaker_cooldown_seconds=_parse(
+            env, "CACHE_BREAKER_COOLDOWN_SECONDS", "30", _bounded(float, 0, 3600), "seconds, 0 to 3600"
+        ),
+        max_text_chars=_parse(
+            env, "MAX_TEXT_CHARS", "5000", _bounded(int, 1, 1_000_000), "a length, 1 to 1000000"
+        ),
+        max_body_bytes=_parse(
+            env, "MAX_BODY_BYTES", "65536", _bounded(int, 64, 6 * 1024 * 1024), "bytes, 64 to 6291456"
+        ),
+        max_batch_texts=_parse(
+            env, "MAX_BATCH_TEXTS", "64", _bounded(int, 1, 1000), "a count, 1 to 1000"
+        ),
+        client_id_header=_get(env, "CANARY_CLIENT_HEADER", "X-Client-Id").lower(),
+    )
+    if settings.canary_percent > 0 and settings.canary_version is None:
+        raise ConfigError("CANARY_PERCENT is set but CANARY_VERSION is empty: name the canary model version")
+    if settings.canary_version == settings.default_version and settings.canary_percent > 0:
+        raise ConfigError("CANARY_VERSION equals DEFAULT_MODEL_VERSION: a canary must be another version")
+    if settings.shadow_version == settings.default_version:
+        raise ConfigError("SHADOW_VERSION equals DEFAULT_MODEL_VERSION: a shadow must be another version")
+    if not settings.client_id_header:
+        raise ConfigError("CANARY_CLIENT_HEADER is empty: name the request header that identifies a client")
+    return settings

@@ -1,0 +1,87 @@
+"""Logs, metrics and traces (Powertools), recorded at the edge from what the service returns.
+
+Business code returns facts (which version served, cache outcome, fallback); this module
+turns each request's facts into one structured log line and a set of EMF metrics. The
+handler flushes metrics once per invocation.
+
+Metric names map the seed's Prometheus counters: cache_hits_total -> CacheHits,
+cache_miss_total -> CacheMisses, loaded_model_versions -> LoadedModelVersions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+if TYPE_CHECKING:
+    from serving.service import ServeResult
+
+SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "sentiment-inference")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SentimentInference")
+
+logger = Logger(service=SERVICE_NAME)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE_NAME)
+tracer = Tracer(service=SERVICE_NAME)  # disabled automatically outside Lambda and under sam local
+
+_CACHE_METRICS = {"HIT": "CacheHits", "MISS": "CacheMisses", "BYPASS": "CacheBypasses"}
+
+
+def record_predictions(
+    result: ServeResult, request_id: str, latency_ms: float, loaded_versions: int, endpoint: str
+) -> None:
+    """One log line and the per-request metrics for a served /predict or /predict/batch."""
+    route = result.route
+    metrics.add_dimension(name="model_version", value=route.version)
+    metrics.add_metric(name="Predictions", unit=MetricUnit.Count, value=len(result.items))
+    for status, name in _CACHE_METRICS.items():
+        count = sum(item.cache == status for item in result.items)
+        if count:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    if route.routing == "fallback":
+        metrics.add_metric(name="Fallbacks", unit=MetricUnit.Count, value=1)
+    if result.cache_error:
+        metrics.add_metric(name="CacheErrors", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="InferenceLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    metrics.add_metric(name="LoadedModelVersions", unit=MetricUnit.Count, value=loaded_versions)
+
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "endpoint": endpoint,
+        "model_version": route.version,
+        "requested_version": route.requested_version,
+        "routing": route.routing,
+        "fallback": route.routing == "fallback",
+        "fallback_reason": route.fallback_reason,
+        "cache": _summarise_cache(result),
+        "cache_error": result.cache_error,
+        "latency_ms": latency_ms,
+        "texts": len(result.items),
+        "text_chars": sum(item.chars for item in result.items),
+    }
+    if route.fallback_error is not None:
+        fields["fallback_detail"] = str(route.fallback_error)
+    if result.shadow is not None:
+        shadow = result.shadow
+        fields["shadow"] = {"version": shadow.version, "agreed": shadow.agreed, "total": shadow.total}
+        if shadow.error:
+            fields["shadow"]["error"] = shadow.error
+        _record_shadow(route.version, shadow.version, shadow.agreed, shadow.total, shadow.error)
+    logger.info("prediction served", extra=fields)
+
+
+def _summarise_cache(result: ServeResult) -> str:
+    statuses = {item.cache for item in result.items}
+    return statuses.pop() if len(statuses) == 1 else "MIXED"
+
+
+def _record_shadow(version: str, shadow_version: str, agreed: int, total: int, error: str | None) -> None:
+    # Both versions as dimensions: a separate EMF document, flushed at once.
+    name, value = ("ShadowErrors", 1.0) if error else ("ShadowAgreement", agreed / total * 100)
+    unit = MetricUnit.Count if error else MetricUnit.Percent
+    with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="service", value=SERVICE_NAME)
+        metric.add_dimension(name="model_version", value=version)
+        metric.add_dimension(name="shadow_version", value=shadow_version)

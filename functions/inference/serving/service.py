@@ -1,0 +1,166 @@
+"""The inference service: route, then cache lookup, then predict the misses, then store.
+
+The order matters: the cache key is built from the version that actually serves (after
+fallback and canary), so an answer is only ever stored under the artifact that made it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from serving.artifacts import ArtifactError
+from serving.cache import TieredCache, cache_key, decode_entry, encode_entry
+from serving.observability import tracer
+from serving.predictor import Prediction, normalise_text, predict
+from serving.registry import ModelRegistry
+from serving.routing import Route, Router
+
+CacheStatus = Literal["HIT", "MISS", "BYPASS"]
+
+
+@dataclass(frozen=True)
+class ShadowResult:
+    version: str
+    agreed: int  # how many of the texts got the same label from the shadow
+    total: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ServedText:
+    prediction: Prediction
+    cache: CacheStatus
+    chars: int
+
+
+@dataclass(frozen=True)
+class ServeResult:
+    route: Route
+    items: list[ServedText]
+    cache_error: bool
+    shadow: ShadowResult | None
+
+
+class InferenceService:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        router: Router,
+        cache: TieredCache,
+        shadow_version: str | None = None,
+    ) -> None:
+        self.registry = registry
+        self.router = router
+        self.cache = cache
+        self.shadow_version = shadow_version
+
+    def predict(self, texts: list[str], requested: str | None, client_key: str | None = None) -> ServeResult:
+        route = self.router.resolve(requested, client_key)
+        normalised = [normalise_text(text) for text in texts]
+        keys = [cache_key(route.version, route.digest, text) for text in normalised]
+        cached, cache_available = self._lookup(route, keys)
+        missing = [index for index, hit in enumerate(cached) if hit is None]
+        computed = self._compute(route, [normalised[index] for index in missing])
+        stored = self._store(route, {keys[index]: prediction for index, prediction in zip(missing, computed)})
+        fresh = dict(zip(missing, computed))
+        items = [
+            ServedText(
+                prediction=hit if hit is not None else fresh[index],
+                cache="HIT" if hit is not None else ("MISS" if cache_available else "BYPASS"),
+                chars=len(text),
+            )
+            for index, (hit, text) in enumerate(zip(cached, normalised))
+        ]
+        shared_failed = self.cache.shared is not None and not (cache_available and stored)
+        predictions = [item.prediction for item in items]
+        return ServeResult(
+            route=route,
+            items=items,
+            cache_error=shared_failed,
+            shadow=self._shadow(route, normalised, predictions),
+        )
+
+    @tracer.capture_method(capture_response=False)
+    def _lookup(self, route: Route, keys: list[str]) -> tuple[list[Prediction | None], bool]:
+        read = self.cache.get_many(keys)
+        return [decode_entry(raw, route.version, route.digest) for raw in read.values], read.available
+
+    @tracer.capture_method(capture_response=False)
+    def _compute(self, route: Route, texts: list[str]) -> list[Prediction]:
+        return predict(route.model, texts) if texts else []
+
+    @tracer.capture_method(capture_response=False)
+    def _store(self, route: Route, fresh: dict[str, Prediction]) -> bool:
+        if not fresh:
+            return True
+        entries = {key: encode_entry(route.version, route.digest, p) for key, p in fresh.items()}
+        return self.cache.set_many(entries)
+
+    def _shadow(self, route: Route, texts: list[str], primary: list[Prediction]) -> ShadowResult | None:
+        """Run the shadow model for comparison only; nothing it does reaches the answer."""
+        version = self.shadow_version
+        if version is None or version == route.version:
+            return None
+        try:
+            shadow = predict(self.registry.get(version), texts)
+        except ArtifactError as error:
+            return ShadowResult(version, 0, len(texts), error=error.reason)
+        except Exception as error:  # a shadow must never break the primary answer
+            return ShadowResult(version, 0, len(texts), error=type(error).__name__)
+        agreed = sum(s.label == p.label for s, p in zip(shadow, primary, strict=True))
+        return ShadowResult(version, agreed, len(texts))
+
+    def models(self) -> dict[str, Any]:
+        summaries = []
+        for version in self.registry.available():
+            try:
+                manifest = self.registry.manifest(version).raw
+            except ArtifactError as error:
+                summaries.append({"version": version, "status": error.reason, "loaded": False})
+                continue
+            metrics = manifest.get("metrics", {})
+            summaries.append(
+                {
+                    "version": version,
+                    "status": "available",
+                    "loaded": self.registry.is_loaded(version),
+                    "default": version == self.router.default_version,
+                    "created": manifest.get("created"),
+                    "sha256": manifest["artifact"]["sha256"],
+                    "size_bytes": manifest["artifact"]["size_bytes"],
+                    "labels": manifest["labels"],
+                    "metrics": {key: metrics.get(key) for key in ("accuracy", "macro_f1")},
+                }
+            )
+        return {
+            "default_version": self.router.default_version,
+            "canary": {"version": self.router.canary_version, "percent": self.router.canary_percent},
+            "shadow_version": self.shadow_version,
+            "loaded_versions": self.registry.loaded_versions(),
+            "models": summaries,
+        }
+
+    def manifest(self, version: str) -> dict[str, Any]:
+        return self.registry.manifest(version).raw
+
+    def health(self) -> dict[str, Any]:
+        default = self.router.default_version
+        try:
+            self.registry.get(default)
+            model = {"version": default, "status": "ok"}
+        except ArtifactError as error:
+            model = {"version": default, "status": error.reason}
+        cache = self.cache.status()
+        if model["status"] != "ok":
+            status = "unhealthy"
+        elif cache["status"] == "degraded":
+            status = "degraded"
+        else:
+            status = "ok"
+        return {
+            "status": status,
+            "default_model": model,
+            "loaded_versions": self.registry.loaded_versions(),
+            "cache": cache,
+        }
