@@ -1,0 +1,1 @@
+"""Operator and development tools (never shipped in a Lambda function or layer)."""

@@ -1,0 +1,5 @@
+import sys
+
+from tools.rollout.cli import main
+
+sys.exit(main())
