@@ -4,8 +4,6 @@ Endpoints are ``async def`` on purpose: the work is CPU-bound and short, and a L
 instance serves one request at a time, so running inline skips a thread hand-off per call.
 """
 
-from __future__ import annotations
-
 import time
 from typing import Annotated, Any
 
@@ -55,6 +53,7 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
         version="1.0.0",
         description="Versioned sentiment models behind a cache, with canary and fallback routing.",
     )
+    app.state.service = service  # for operators' tooling and tests; requests use the closure
 
     def served(request: Request, result: ServeResult, endpoint: str) -> dict[str, Any]:
         state = request.state
@@ -137,7 +136,7 @@ def _error(request: Request, status: int, code: str, message: str, details: Any 
 
 def _describe(error: dict[str, Any]) -> str:
     location = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
-    message = str(error.get("msg", "invalid"))
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     if error.get("type") == "json_invalid":
         reason = (error.get("ctx") or {}).get("error")
         return f"body is not valid JSON: {reason}" if reason else "body is not valid JSON"

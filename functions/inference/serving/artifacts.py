@@ -114,9 +114,7 @@ def read_manifest(models_dir: Path, version: str) -> Manifest:
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(version, "corrupt", f"manifest lacks field {exc}") from None
     if manifest.version != version:
-        raise ArtifactError(
-            version, "corrupt", f"manifest says version {manifest.version!r}, folder says {version!r}"
-        )
+        raise ArtifactError(version, "corrupt", f"manifest says version {manifest.version!r}, folder says {version!r}")
     return manifest
 
 
@@ -138,9 +136,7 @@ def verify_artifact(models_dir: Path, manifest: Manifest, sklearn_version: str) 
         raise ArtifactError(version, "missing", f"no artifact at {path}")
     size = path.stat().st_size
     if size != manifest.size_bytes:
-        raise ArtifactError(
-            version, "tampered", f"artifact is {size} bytes, manifest says {manifest.size_bytes}"
-        )
+        raise ArtifactError(version, "tampered", f"artifact is {size} bytes, manifest says {manifest.size_bytes}")
     actual = file_sha256(path)
     if actual != manifest.sha256:
         raise ArtifactError(
@@ -162,7 +158,5 @@ def load_model(models_dir: Path, version: str) -> LoadedModel:
         raise ArtifactError(version, "corrupt", f"unpickling failed: {exc}") from None
     classes = tuple(str(label) for label in getattr(pipeline, "classes_", ()))
     if classes != manifest.labels:
-        raise ArtifactError(
-            version, "corrupt", f"model labels {classes} differ from manifest {manifest.labels}"
-        )
+        raise ArtifactError(version, "corrupt", f"model labels {classes} differ from manifest {manifest.labels}")
     return LoadedModel(manifest=manifest, pipeline=pipeline)

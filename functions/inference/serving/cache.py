@@ -50,11 +50,7 @@ def decode_entry(raw: bytes | None, version: str, digest: str) -> Prediction | N
         return None
     try:
         entry = json.loads(raw)
-        if (
-            entry["format"] != ENTRY_FORMAT
-            or entry["model_version"] != version
-            or entry["digest"] != digest
-        ):
+        if entry["format"] != ENTRY_FORMAT or entry["model_version"] != version or entry["digest"] != digest:
             return None
         scores = {str(label): float(score) for label, score in entry["scores"].items()}
         label = str(entry["label"])

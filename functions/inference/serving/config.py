@@ -10,11 +10,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from serving.artifacts import VERSION_PATTERN, is_valid_version
-
-T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -52,12 +49,20 @@ def _get(env: Mapping[str, str], name: str, default: str) -> str:
     return env.get(name, default).strip()
 
 
-def _parse(env: Mapping[str, str], name: str, default: str, convert: Callable[[str], T], rule: str) -> T:
+def _parse[T](
+    env: Mapping[str, str],
+    name: str,
+    default: str,
+    convert: Callable[[str], T],
+    rule: str,
+    secret: bool = False,
+) -> T:
     raw = _get(env, name, default)
     try:
         return convert(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is invalid: expected {rule}") from None
+        shown = "(value hidden: it may hold a password)" if secret else repr(raw)
+        raise ConfigError(f"{name}={shown} is invalid: expected {rule}") from None
 
 
 def _bool(raw: str) -> bool:
@@ -68,7 +73,7 @@ def _bool(raw: str) -> bool:
     raise ValueError(raw)
 
 
-def _bounded(kind: Callable[[str], T], low: float, high: float) -> Callable[[str], T]:
+def _bounded[T](kind: Callable[[str], T], low: float, high: float) -> Callable[[str], T]:
     def convert(raw: str) -> T:
         value = kind(raw)
         if not low <= value <= high:  # type: ignore[operator]
@@ -107,7 +112,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         canary_percent=_parse(env, "CANARY_PERCENT", "0", _bounded(float, 0, 100), "a number from 0 to 100"),
         shadow_version=_parse(env, "SHADOW_VERSION", "", _optional_version, version_rule + " or empty"),
         redis_url=_parse(
-            env, "REDIS_URL", "", _redis_url, "a redis://, rediss:// or unix:// URL, or empty"
+            env, "REDIS_URL", "", _redis_url, "a redis://, rediss:// or unix:// URL, or empty", secret=True
         ),
         cache_ttl_seconds=_parse(
             env, "CACHE_TTL_SECONDS", "3600", _bounded(int, 1, 30 * 86400), "whole seconds, 1 to 2592000"
@@ -125,15 +130,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         breaker_cooldown_seconds=_parse(
             env, "CACHE_BREAKER_COOLDOWN_SECONDS", "30", _bounded(float, 0, 3600), "seconds, 0 to 3600"
         ),
-        max_text_chars=_parse(
-            env, "MAX_TEXT_CHARS", "5000", _bounded(int, 1, 1_000_000), "a length, 1 to 1000000"
-        ),
+        max_text_chars=_parse(env, "MAX_TEXT_CHARS", "5000", _bounded(int, 1, 1_000_000), "a length, 1 to 1000000"),
         max_body_bytes=_parse(
             env, "MAX_BODY_BYTES", "65536", _bounded(int, 64, 6 * 1024 * 1024), "bytes, 64 to 6291456"
         ),
-        max_batch_texts=_parse(
-            env, "MAX_BATCH_TEXTS", "64", _bounded(int, 1, 1000), "a count, 1 to 1000"
-        ),
+        max_batch_texts=_parse(env, "MAX_BATCH_TEXTS", "64", _bounded(int, 1, 1000), "a count, 1 to 1000"),
         client_id_header=_get(env, "CANARY_CLIENT_HEADER", "X-Client-Id").lower(),
     )
     if settings.canary_percent > 0 and settings.canary_version is None:

@@ -62,15 +62,15 @@ class InferenceService:
         cached, cache_available = self._lookup(route, keys)
         missing = [index for index, hit in enumerate(cached) if hit is None]
         computed = self._compute(route, [normalised[index] for index in missing])
-        stored = self._store(route, {keys[index]: prediction for index, prediction in zip(missing, computed)})
-        fresh = dict(zip(missing, computed))
+        fresh = dict(zip(missing, computed, strict=True))
+        stored = self._store(route, {keys[index]: prediction for index, prediction in fresh.items()})
         items = [
             ServedText(
                 prediction=hit if hit is not None else fresh[index],
                 cache="HIT" if hit is not None else ("MISS" if cache_available else "BYPASS"),
                 chars=len(text),
             )
-            for index, (hit, text) in enumerate(zip(cached, normalised))
+            for index, (hit, text) in enumerate(zip(cached, normalised, strict=True))
         ]
         shared_failed = self.cache.shared is not None and not (cache_available and stored)
         predictions = [item.prediction for item in items]

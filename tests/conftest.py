@@ -1,0 +1,181 @@
+"""Shared fixtures: the committed models, a real redis-server, and app/handler builders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = Path(os.environ.get("TMP_MODELS", ROOT / "layers" / "models" / "models"))
+EVENTS_DIR = ROOT / "events"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a developer's machine, but fail under CI: a missing prerequisite is not a pass."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"prerequisite missing under CI: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port that a test can stop and start again."""
+
+    def __init__(self, workdir: Path, extra_args: list[str] | None = None, port: int | None = None) -> None:
+        self.binary = shutil.which("redis-server")
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.extra_args = extra_args or []
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert self.binary is not None
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [*args, "--dir", str(self.workdir), *self.extra_args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    require(shutil.which("redis-server") is not None, "redis-server not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def committed_models() -> Path:
+    require((MODELS_DIR / "v1" / "manifest.json").is_file(), f"no committed models under {MODELS_DIR}")
+    return MODELS_DIR
+
+
+@pytest.fixture
+def models_copy(committed_models: Path, tmp_path: Path) -> Path:
+    """A private copy of the committed models that a test may break."""
+    target = tmp_path / "models"
+    shutil.copytree(committed_models, target)
+    return target
+
+
+def settings_env(models_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {"MODELS_DIR": str(models_dir), "DEFAULT_MODEL_VERSION": "v1"}
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def make_client(committed_models: Path) -> Callable[..., Any]:
+    """Build the real app (same composition as Lambda) with a given environment."""
+    from fastapi.testclient import TestClient
+    from serving.bootstrap import build_app
+    from serving.config import load_settings
+
+    def build(models_dir: Path | None = None, **env: str) -> TestClient:
+        settings = load_settings(settings_env(models_dir or committed_models, **env))
+        return TestClient(build_app(settings))
+
+    return build
+
+
+@pytest.fixture
+def load_handler(monkeypatch: pytest.MonkeyPatch, committed_models: Path) -> Callable[..., Any]:
+    """Import serving.handler afresh under a given environment (it composes the app at import)."""
+
+    def load(**env: str) -> Any:
+        for key, value in settings_env(committed_models, **env).items():
+            monkeypatch.setenv(key, value)
+        sys.modules.pop("serving.handler", None)
+        import serving.handler
+
+        return serving.handler
+
+    return load
+
+
+class FakeLambdaContext:
+    function_name = "sentiment-inference"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:sentiment-inference"
+    memory_limit_in_mb = 1024
+    aws_request_id = "lambda-request-0001"
+    log_group_name = "/aws/lambda/sentiment-inference"
+    log_stream_name = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every line of captured stdout that is a JSON object (logs and EMF documents)."""
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics() -> Iterator[None]:
+    """Metrics are module-level (as in Lambda); start and end every test with an empty set."""
+    from serving.observability import metrics
+
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()

@@ -1,0 +1,159 @@
+"""The Lambda entry point: every file in events/, stage prefixes, odd events, logs and EMF."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EVENTS_DIR, json_lines
+
+EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
+
+
+def expected_status(name: str) -> int:
+    """Event files are named for their outcome: *-422.json, *-404.json, *-413.json, else 200."""
+    stem = Path(name).stem
+    last = stem.rsplit("-", 1)[-1]
+    return int(last) if last.isdigit() else 200
+
+
+def test_there_are_events_for_both_api_gateway_formats():
+    names = {path.name for path in EVENT_FILES}
+    assert any(name.startswith("apigw-v1-") for name in names)
+    assert any(name.startswith("apigw-v2-") for name in names)
+
+
+@pytest.mark.parametrize("event_file", EVENT_FILES, ids=lambda path: path.name)
+def test_every_event_file_replays_through_the_handler(load_handler, lambda_context, event_file: Path):
+    handler = load_handler()
+    event = json.loads(event_file.read_text())
+    response = handler.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == expected_status(event_file.name), response["body"][:300]
+    headers = {key.lower(): value for key, value in response["headers"].items()}
+    request_id = event["requestContext"]["requestId"]
+    assert headers["x-request-id"] == request_id
+    if "predict" in event_file.name and response["statusCode"] == 200:
+        body = json.loads(response["body"])
+        assert body["request_id"] == request_id
+        assert body["model_version"] == headers["x-model-version"]
+        if "fallback" in event_file.name:
+            assert body["routing"] == "fallback" and body["fallback"] is True
+        if "v2" in event_file.stem.split("predict", 1)[1]:
+            assert body["model_version"] == "v2" and body["routing"] == "explicit"
+
+
+def _rest_event(path: str, method: str = "GET", stage: str = "Prod", body: str | None = None) -> dict:
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", "Host": "abc.execute-api.us-east-1.amazonaws.com"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": "req-stage-1",
+            "stage": stage,
+            "path": f"/{stage}{path}",
+            "httpMethod": method,
+            "identity": {"sourceIp": "203.0.113.9"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def test_docs_work_behind_the_stage_prefix(load_handler, lambda_context):
+    handler = load_handler()
+    docs = handler.lambda_handler(_rest_event("/docs"), lambda_context)
+    assert docs["statusCode"] == 200
+    assert "'/Prod/openapi.json'" in docs["body"] or '"/Prod/openapi.json"' in docs["body"]
+    spec = handler.lambda_handler(_rest_event("/openapi.json"), lambda_context)
+    assert spec["statusCode"] == 200 and "/predict" in json.loads(spec["body"])["paths"]
+
+
+def test_http_api_named_stage_prefix(load_handler, lambda_context):
+    handler = load_handler()
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/beta/docs",
+        "rawQueryString": "",
+        "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com"},
+        "requestContext": {
+            "requestId": "req-v2-stage",
+            "stage": "beta",
+            "http": {"method": "GET", "path": "/beta/docs", "sourceIp": "203.0.113.9"},
+        },
+        "isBase64Encoded": False,
+    }
+    response = handler.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 200
+    assert "/beta/openapi.json" in response["body"]
+
+
+def test_alb_event_uses_the_lambda_request_id(load_handler, lambda_context):
+    handler = load_handler()
+    event = {
+        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1"}},
+        "httpMethod": "POST",
+        "path": "/predict",
+        "queryStringParameters": {},
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"text": "works behind a load balancer"}),
+        "isBase64Encoded": False,
+    }
+    response = handler.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["request_id"] == lambda_context.aws_request_id
+
+
+@pytest.mark.parametrize("event", [{}, {"source": "aws.events", "detail-type": "Scheduled Event"}, [], "ping"])
+def test_non_http_events_get_a_clean_answer(load_handler, lambda_context, event):
+    response = load_handler().lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "ignored"
+
+
+def test_one_structured_log_line_per_request_without_the_text(load_handler, lambda_context, capsys):
+    handler = load_handler()
+    secret_text = "my card number is 4111 and I am furious"
+    event = _rest_event("/predict", "POST", body=json.dumps({"text": secret_text}))
+    event["queryStringParameters"] = {"model_version": "v9"}
+    handler.lambda_handler(event, lambda_context)
+    output = capsys.readouterr().out
+    assert secret_text not in output and "4111" not in output
+    lines = [line for line in json_lines(output) if line.get("message") == "prediction served"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["level"] == "INFO"
+    assert line["correlation_id"] == "req-stage-1" and line["request_id"] == "req-stage-1"
+    assert line["model_version"] == "v1" and line["requested_version"] == "v9"
+    assert line["routing"] == "fallback" and line["fallback"] is True and "v9" in line["fallback_reason"]
+    assert line["cache"] in {"MISS", "HIT"} and line["latency_ms"] > 0
+    assert line["text_chars"] == len(secret_text)
+
+
+def test_emf_metrics_are_flushed_once_per_invocation(load_handler, lambda_context, capsys):
+    handler = load_handler(POWERTOOLS_METRICS_NAMESPACE="SentimentInference")
+    event = _rest_event("/predict", "POST", body=json.dumps({"text": "battery life is great"}))
+    event["queryStringParameters"] = {"model_version": "v9"}
+    handler.lambda_handler(event, lambda_context)
+    documents = [line for line in json_lines(capsys.readouterr().out) if "_aws" in line]
+    app_docs = [doc for doc in documents if "Predictions" in doc]
+    assert len(app_docs) == 1
+    doc = app_docs[0]
+    directive = doc["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "SentimentInference"
+    assert set(directive["Dimensions"][0]) == {"service", "model_version"}
+    units = {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]}
+    assert units["Predictions"] == "Count"
+    assert units["InferenceLatency"] == "Milliseconds"
+    assert units["Fallbacks"] == "Count"
+    assert units["LoadedModelVersions"] == "Count"
+    assert ("CacheMisses" in units) or ("CacheHits" in units)
+    assert doc["model_version"] == "v1" and doc["Fallbacks"] == 1.0 and doc["Predictions"] == 1.0
