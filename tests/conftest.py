@@ -179,3 +179,25 @@ def _fresh_metrics() -> Iterator[None]:
     metrics.clear_metrics()
     yield
     metrics.clear_metrics()
+
+
+class _CurrentStdout:
+    """A stream that writes wherever sys.stdout points now (pytest swaps it per test phase)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def service_output(capsys: pytest.CaptureFixture[str]) -> Callable[[], str]:
+    """What the service printed during the test: Powertools log lines and EMF documents.
+
+    The logger's handler keeps the stream it was created with; point it at "current stdout".
+    """
+    from serving.observability import logger
+
+    logger.registered_handler.stream = _CurrentStdout()
+    return lambda: capsys.readouterr().out

@@ -1,0 +1,171 @@
+"""Warm-path latency of the real Lambda handler (Mangum + Powertools), beside its floors.
+
+Measured in one run, so the ratios hold on a noisy machine:
+  floor  model   the model's own predict on one text (no HTTP, no cache)
+  floor  redis   one Redis GET of a cached entry
+  MISS           handler, new text each call (route + cache miss + predict + store + log + EMF)
+  HIT redis      handler, repeated text, in-process tier off: answered from Redis
+  HIT local      handler, repeated text, answered from the in-process tier
+
+Usage: python bench/handler_latency.py [--requests N] [--json PATH]
+Needs redis-server on PATH (it starts its own on a free loopback port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "functions" / "inference"), str(ROOT)]
+MODELS_DIR = Path(os.environ.get("TMP_MODELS", ROOT / "layers" / "models" / "models"))
+
+TARGETS = {  # ratio name -> (numerator, denominator, limit)
+    "MISS p50 / model p50": ("MISS", "floor model", 1.5),
+    "HIT redis p50 / MISS p50": ("HIT redis", "MISS", 0.5),
+    "HIT local p50 / MISS p50": ("HIT local", "MISS", 0.1),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def redis_server() -> Any:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir]
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(200):
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                    break
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.kill()
+            process.wait()
+
+
+def load_handler(env: dict[str, str]) -> Any:
+    os.environ.update(env)
+    sys.modules.pop("serving.handler", None)
+    import serving.handler
+
+    return serving.handler.lambda_handler
+
+
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "bench"
+
+
+def event(text: str, n: int) -> dict[str, Any]:
+    return {
+        "resource": "/{proxy+}",
+        "path": "/predict",
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "requestContext": {"requestId": f"bench-{n}", "stage": "Prod", "path": "/Prod/predict"},
+        "body": json.dumps({"text": text}),
+        "isBase64Encoded": False,
+    }
+
+
+def timed(call: Callable[[], Any], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50": statistics.median(ordered), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
+
+
+def texts(count: int) -> list[str]:
+    words = "battery screen price support delivery update camera app love hate slow fast broken great".split()
+    return [f"{words[i % 14]} {words[(i * 7) % 14]} review number {i} {words[(i * 3) % 14]}" for i in range(count)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    args = parser.parse_args()
+    n = args.requests
+    base = {"MODELS_DIR": str(MODELS_DIR), "POWERTOOLS_TRACE_DISABLED": "true", "DEFAULT_MODEL_VERSION": "v1"}
+    results: dict[str, dict[str, float]] = {}
+    sink = io.StringIO()
+    with redis_server() as url:
+        import redis
+
+        from serving.artifacts import load_model
+        from serving.predictor import predict
+
+        model = load_model(MODELS_DIR, "v1")
+        floor_texts = iter(texts(n + 50))
+        for _ in range(50):
+            predict(model, [next(floor_texts)])
+        results["floor model"] = summary(timed(lambda: predict(model, [next(floor_texts)]), n))
+        client = redis.Redis.from_url(url)
+        client.set("bench:key", b"x" * 200)
+        results["floor redis"] = summary(timed(lambda: client.get("bench:key"), n))
+
+        context = Context()
+        with contextlib.redirect_stdout(sink):
+            handler = load_handler({**base, "REDIS_URL": url, "CACHE_LOCAL_ENTRIES": "0"})
+            handler(event("warm up", 0), context)
+            miss_events = iter(event(text, i) for i, text in enumerate(texts(n), start=1))
+            results["MISS"] = summary(timed(lambda: handler(next(miss_events), context), n))
+            hit = event("the same text every time", 1)
+            handler(hit, context)
+            results["HIT redis"] = summary(timed(lambda: handler(hit, context), n))
+            handler = load_handler({**base, "REDIS_URL": url, "CACHE_LOCAL_ENTRIES": "1024"})
+            handler(hit, context)
+            results["HIT local"] = summary(timed(lambda: handler(hit, context), n))
+
+    print(f"{'path':<14}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
+    for name, figures in results.items():
+        print(f"{name:<14}{figures['p50']:>10.3f}{figures['p95']:>10.3f}{figures['p99']:>10.3f}")
+    print()
+    ratios = {}
+    for label, (top, bottom, limit) in TARGETS.items():
+        ratio = results[top]["p50"] / results[bottom]["p50"]
+        ratios[label] = {"ratio": ratio, "target": limit, "met": ratio <= limit}
+        print(f"{label:<28}{ratio:>8.3f}  target <= {limit}  {'ok' if ratio <= limit else 'MISSED'}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"latency_ms": results, "ratios": ratios}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
