@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from serving.artifacts import ArtifactError
 from serving.cache import TieredCache, cache_key, decode_entry, encode_entry
-from serving.observability import tracer
+from serving.observability import traced
 from serving.predictor import Prediction, normalise_text, predict
 from serving.registry import ModelRegistry
 from serving.routing import Route, Router
@@ -81,16 +81,16 @@ class InferenceService:
             shadow=self._shadow(route, normalised, predictions),
         )
 
-    @tracer.capture_method(capture_response=False)
+    @traced
     def _lookup(self, route: Route, keys: list[str]) -> tuple[list[Prediction | None], bool]:
         read = self.cache.get_many(keys)
         return [decode_entry(raw, route.version, route.digest) for raw in read.values], read.available
 
-    @tracer.capture_method(capture_response=False)
+    @traced
     def _compute(self, route: Route, texts: list[str]) -> list[Prediction]:
         return predict(route.model, texts) if texts else []
 
-    @tracer.capture_method(capture_response=False)
+    @traced
     def _store(self, route: Route, fresh: dict[str, Prediction]) -> bool:
         if not fresh:
             return True
