@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from conftest import CD_FLAGS, FN, REGION, CliResult, World
+
+from tests.rollout.world import CD_FLAGS, FN, REGION, CliResult, World
 
 Run = Callable[..., CliResult]
 

@@ -1,0 +1,95 @@
+"""The CLI as an operator runs it: a subprocess pointed at a standalone moto_server with --endpoint-url."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.rollout.world import CD_FLAGS, FN, REGION, World, build_world
+
+ROOT = Path(__file__).resolve().parents[2]
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server_world(endpoint: str) -> World:
+    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return build_world(lambda name: boto3.client(name, endpoint_url=endpoint, region_name=REGION, **creds))
+
+
+def cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | CREDENTIALS
+    return subprocess.run(
+        [sys.executable, "-m", "tools.rollout", "--endpoint-url", endpoint, "--function-name", FN, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_operator_session_against_moto_server(endpoint: str, server_world: World) -> None:
+    res = cli(endpoint, "canary", "--version", "2", "--percent", "10", *CD_FLAGS)
+    assert res.returncode == 0, res.stderr
+    assert server_world.alias() == {"primary": "1", "weights": {"2": 0.1}}
+
+    res = cli(endpoint, "status", "--json")
+    assert res.returncode == 0, res.stderr
+    assert [(v["version"], v["model_version"]) for v in json.loads(res.stdout)["versions"]] == [
+        ("1", "v1"),
+        ("2", "v2"),
+    ]
+
+    res = cli(endpoint, "canary", "--version", "3", "--percent", "10", *CD_FLAGS)
+    assert res.returncode == 2
+    assert "at most one additional version" in res.stderr
+
+    deployment_id = server_world.start_deployment()
+    res = cli(endpoint, "promote", *CD_FLAGS)
+    assert res.returncode == 3
+    assert deployment_id in res.stderr
+
+    res = cli(endpoint, "promote", *CD_FLAGS, "--force")
+    assert res.returncode == 0, res.stderr
+    assert server_world.alias() == {"primary": "2", "weights": {}}
