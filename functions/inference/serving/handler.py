@@ -11,7 +11,7 @@ from typing import Any
 from mangum import Mangum
 
 from serving.bootstrap import build_app
-from serving.observability import logger, metrics, tracer
+from serving.observability import logger, metrics, traced_handler
 
 app = build_app()  # at import: configuration errors fail the init, models load once per instance
 _asgi = Mangum(app, lifespan="off")  # "auto" would run startup hooks on every invocation
@@ -24,7 +24,7 @@ def _is_http_event(event: Any) -> bool:
     return "httpMethod" in event or (isinstance(context, dict) and ("http" in context or "elb" in context))
 
 
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if not _is_http_event(event):

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 if TYPE_CHECKING:
@@ -25,7 +25,21 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SentimentInference")
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME)  # disabled automatically outside Lambda and under sam local
+
+
+def _tracing_wanted() -> bool:
+    # Powertools' own rules: off when disabled explicitly, outside Lambda, or under sam local.
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in {"1", "true", "yes", "on"}
+    in_lambda = "AWS_LAMBDA_FUNCTION_NAME" in os.environ and "AWS_SAM_LOCAL" not in os.environ
+    return in_lambda and not disabled
+
+
+# Creating a Tracer imports the X-Ray SDK and botocore (~0.5 s of cold start): only when it will trace.
+tracer: Any = None
+if _tracing_wanted():
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer(service=SERVICE_NAME)
 
 _CACHE_METRICS = {"HIT": "CacheHits", "MISS": "CacheMisses", "BYPASS": "CacheBypasses"}
 
@@ -34,11 +48,18 @@ def traced[F: Callable[..., Any]](method: F) -> F:
     """An X-Ray subsegment around ``method`` when tracing is on; the bare method otherwise.
 
     A disabled Tracer still opens dummy subsegments on every call; skipping the wrapper
-    keeps the warm path free of that cost locally and under sam local.
+    keeps the warm path free of that cost wherever tracing is off.
     """
-    if tracer.disabled:
+    if tracer is None:
         return method
-    return tracer.capture_method(capture_response=False)(method)  # type: ignore[return-value]
+    return tracer.capture_method(capture_response=False)(method)  # type: ignore[no-any-return]
+
+
+def traced_handler[H: Callable[..., Any]](handler: H) -> H:
+    """The X-Ray segment for a whole invocation, when tracing is on."""
+    if tracer is None:
+        return handler
+    return tracer.capture_lambda_handler(capture_response=False)(handler)  # type: ignore[no-any-return]
 
 
 def record_predictions(
