@@ -195,8 +195,9 @@ def run_hook(event: dict[str, Any], lambda_client: Any, codedeploy_client: Any, 
 
 @cache
 def _clients() -> tuple[Any, Any]:
-    # A cold model load can take seconds: a long read timeout, no retries that would double it.
-    invoke_config = Config(read_timeout=120, retries={"max_attempts": 1, "mode": "standard"})
+    # The inference function times out within 29 s (API Gateway's limit), cold start included:
+    # 60 s covers any answer it can give; no retries, a failed check must not be papered over.
+    invoke_config = Config(read_timeout=60, retries={"max_attempts": 1, "mode": "standard"})
     return boto3.client("lambda", config=invoke_config), boto3.client("codedeploy")
 
 
