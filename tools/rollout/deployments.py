@@ -76,9 +76,7 @@ def resolve_target(
     stack_name: str | None,
 ) -> DeploymentTarget | None:
     """The app/group to check, or None when the operator gave no way to find them."""
-    if application or group:
-        if not (application and group):
-            raise UsageError("--codedeploy-app and --codedeploy-group go together; give both")
+    if application and group:  # (operations.Target refuses one without the other)
         return DeploymentTarget(application, group, "flags")
     if stack_name:
         return target_from_stack(cloudformation, stack_name, function_name)
