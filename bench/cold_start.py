@@ -1,0 +1,110 @@
+"""Cold start: fresh process to first answer, ours beside a naive baseline, in one run.
+
+Each sample is a new interpreter that imports the handler module, initialises, and answers
+one POST /predict through the real handler (Mangum + Powertools). Timed from inside the child
+(from just before the import to the answer) so interpreter start-up, the same for both, is excluded.
+
+  ours    the handler as shipped: lazy model loading, no X-Ray SDK unless tracing is on,
+          nothing imported that the request path does not need
+  naive   the same app done the obvious way: boto3 and the X-Ray tracer imported eagerly,
+          every model loaded at import (LOAD_ALL_MODELS=true)
+
+Also reports peak RSS of each child after its first answer.
+Usage: python bench/cold_start.py [--runs N] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = Path(os.environ.get("BENCH_MODELS_DIR", ROOT / "layers" / "models" / "models"))
+
+CHILD = r"""
+import json, resource, sys, time
+started = time.perf_counter()
+if {naive}:
+    import boto3  # noqa: F401  (eager SDK import, as many handlers do)
+    from aws_lambda_powertools import Tracer
+    Tracer(service="naive", disabled=True)  # imports the X-Ray SDK even when disabled
+import serving.handler as handler
+imported = time.perf_counter()
+event = {{
+    "resource": "/{{proxy+}}", "path": "/predict", "httpMethod": "POST",
+    "headers": {{"Content-Type": "application/json"}}, "multiValueHeaders": {{}},
+    "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "requestContext": {{"requestId": "cold-1", "stage": "Prod", "path": "/Prod/predict"}},
+    "body": json.dumps({{"text": "first request after a cold start"}}), "isBase64Encoded": False,
+}}
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 1024; aws_request_id = "cold"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+response = handler.lambda_handler(event, Context())
+answered = time.perf_counter()
+assert response["statusCode"] == 200, response
+rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("RESULT", json.dumps({{"init_ms": (imported - started) * 1000, "first_ms": (answered - started) * 1000,
+                            "rss_mb": rss_mb}}), file=sys.__stderr__)
+"""
+
+
+def sample(naive: bool) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "functions" / "inference"),
+        "MODELS_DIR": str(MODELS_DIR),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "LOAD_ALL_MODELS": "true" if naive else "false",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD.format(naive=naive)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(line for line in done.stderr.splitlines() if line.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+def measure(runs: int) -> dict[str, Any]:
+    samples: dict[str, list[dict[str, float]]] = {"ours": [], "naive": []}
+    sample(False)  # warm the OS page cache so neither side pays first-read disk I/O
+    for _ in range(runs):  # interleaved, so drift on a busy machine hits both alike
+        samples["ours"].append(sample(False))
+        samples["naive"].append(sample(True))
+    result: dict[str, Any] = {}
+    for name, rows in samples.items():
+        result[name] = {key: statistics.median(row[key] for row in rows) for key in ("init_ms", "first_ms", "rss_mb")}
+        result[name]["runs"] = len(rows)
+    result["ratio_first_answer"] = result["ours"]["first_ms"] / result["naive"]["first_ms"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    result = measure(args.runs)
+    print(f"{'cold start (median)':<22}{'init ms':>10}{'first answer ms':>17}{'peak RSS MB':>13}")
+    for name in ("ours", "naive"):
+        row = result[name]
+        print(f"{name:<22}{row['init_ms']:>10.0f}{row['first_ms']:>17.0f}{row['rss_mb']:>13.0f}")
+    ratio = result["ratio_first_answer"]
+    print(f"\nours / naive, first answer: {ratio:.2f}  target <= 0.6  {'ok' if ratio <= 0.6 else 'MISSED'}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
