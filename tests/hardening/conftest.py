@@ -141,25 +141,36 @@ def redis_proxy(redis_server: Any) -> Iterator[RedisProxy]:
 
 @pytest.fixture
 def build_client(committed_models: Path) -> Callable[..., Any]:
-    """Like tests.conftest.make_client, but also lets a test swap the registry's clock.
+    """Like tests.conftest.make_client, but lets a test give the registry and the breaker a clock.
 
-    The registry retries a failed model load only after 10 s; a fake clock lets a test prove
-    both the pause and the recovery without sleeping.
+    The registry retries a failed model load only after 10 s and the breaker cools down for
+    CACHE_BREAKER_COOLDOWN_SECONDS; a fake clock proves both the pause and the recovery without
+    sleeping. The composition is otherwise exactly bootstrap.build_app's.
     """
     from fastapi.testclient import TestClient
     from serving import bootstrap
+    from serving.breaker import CircuitBreaker
     from serving.config import load_settings
     from serving.registry import ModelRegistry
 
-    def build(models_dir: Path | None = None, clock: Callable[[], float] | None = None, **env: str) -> TestClient:
+    def build(
+        models_dir: Path | None = None,
+        clock: Callable[[], float] | None = None,
+        breaker_clock: Callable[[], float] | None = None,
+        **env: str,
+    ) -> TestClient:
         settings = load_settings(settings_env(models_dir or committed_models, **env))
-        original = bootstrap.ModelRegistry
+        originals = bootstrap.ModelRegistry, bootstrap.CircuitBreaker
         if clock is not None:
             bootstrap.ModelRegistry = lambda path: ModelRegistry(path, clock=clock)  # type: ignore[assignment,misc]
+        if breaker_clock is not None:
+            bootstrap.CircuitBreaker = lambda failures, cooldown: CircuitBreaker(  # type: ignore[assignment,misc]
+                failures, cooldown, clock=breaker_clock
+            )
         try:
             return TestClient(bootstrap.build_app(settings), raise_server_exceptions=False)
         finally:
-            bootstrap.ModelRegistry = original  # type: ignore[misc]
+            bootstrap.ModelRegistry, bootstrap.CircuitBreaker = originals  # type: ignore[misc]
 
     return build
 
