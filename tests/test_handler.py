@@ -158,3 +158,14 @@ def test_emf_metrics_are_flushed_once_per_invocation(load_handler, lambda_contex
     assert ("CacheMisses" in units) or ("CacheHits" in units)
     # Powertools writes each metric's values as a list; one request, one value.
     assert doc["model_version"] == "v1" and doc["Fallbacks"] == [1.0] and doc["Predictions"] == [1.0]
+
+
+def test_server_errors_are_counted_per_function_version(load_handler, lambda_context, service_output, monkeypatch):
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
+    handler = load_handler(MODELS_DIR="/nonexistent")
+    response = handler.lambda_handler(_rest_event("/predict", "POST", body=json.dumps({"text": "hi"})), lambda_context)
+    assert response["statusCode"] == 503
+    documents = [doc for doc in json_lines(service_output()) if "ServerErrors" in doc]
+    assert len(documents) == 1
+    assert documents[0]["function_version"] == "7"
+    assert json.loads(response["body"])["error"] == "model_unavailable"

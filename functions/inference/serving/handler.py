@@ -11,7 +11,7 @@ from typing import Any
 from mangum import Mangum
 
 from serving.bootstrap import build_app
-from serving.observability import logger, metrics, traced_handler
+from serving.observability import logger, metrics, record_server_error, traced_handler
 
 app = build_app()  # at import: configuration errors fail the init, models load once per instance
 _asgi = Mangum(app, lifespan="off")  # "auto" would run startup hooks on every invocation
@@ -31,4 +31,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         # A scheduled warm-up ping or a stray event: answer cleanly instead of crashing in Mangum.
         logger.info("non-HTTP event ignored", extra={"event_type": type(event).__name__})
         return {"statusCode": 200, "body": '{"status":"ignored","reason":"not an HTTP event"}'}
-    return _asgi(event, context)
+    response = _asgi(event, context)
+    if response.get("statusCode", 200) >= 500:
+        # Lambda counts an HTTP 5xx answer as a successful invocation; this metric lets the
+        # rollout alarms see it per function version.
+        record_server_error(response["statusCode"])
+    return response

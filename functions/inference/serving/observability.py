@@ -105,6 +105,15 @@ def record_predictions(
     logger.info("prediction served", extra=fields)
 
 
+def record_server_error(status: int) -> None:
+    """A 5xx answer, counted per Lambda version so a canary's own failures can roll it back."""
+    function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    with single_metric(name="ServerErrors", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="service", value=SERVICE_NAME)
+        metric.add_dimension(name="function_version", value=function_version)
+    logger.warning("server error answered", extra={"status": status, "function_version": function_version})
+
+
 def _summarise_cache(result: ServeResult) -> str:
     statuses = {item.cache for item in result.items}
     return statuses.pop() if len(statuses) == 1 else "MIXED"
