@@ -1,0 +1,10 @@
+"""Local rehearsal of the `live` alias rollout: what `sam local` lacks (aliases, weights, versions).
+
+    moto_server (Lambda control plane: function, versions 1 and 2, alias `live`)
+        ^ get_alias (cached <= 1 s)            ^ python -m tools.rollout --endpoint-url ...
+        |                                      |
+    gateway (API Gateway stand-in) --picks a version by weight--> sam local start-lambda, one per version
+
+Modules: control_plane (seed moto), lambdas (start/stop start-lambda), gateway, stack (all together),
+__main__ (CLI: `python -m local.rehearsal up`).
+"""
