@@ -31,7 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions" / "inference"), str(ROOT)]
-MODELS_DIR = Path(os.environ.get("TMP_MODELS", ROOT / "layers" / "models" / "models"))
+MODELS_DIR = Path(os.environ.get("BENCH_MODELS_DIR", ROOT / "layers" / "models" / "models"))
 
 TARGETS = {  # ratio name -> (numerator, denominator, limit)
     "MISS p50 / model p50": ("MISS", "floor model", 1.5),
@@ -96,6 +96,29 @@ def event(text: str, n: int) -> dict[str, Any]:
     }
 
 
+BATCH = 64
+
+
+def batch_event(batch: list[str]) -> dict[str, Any]:
+    single = event("", 0)
+    return {**single, "path": "/predict/batch", "body": json.dumps({"texts": batch})}
+
+
+def batch_throughput(handler: Callable[..., Any], context: Any) -> dict[str, float]:
+    """Texts per second for BATCH unseen texts: one call each, then one /predict/batch call."""
+    singles = [event(f"single {text}", i) for i, text in enumerate(texts(BATCH))]
+    started = time.perf_counter()
+    for single in singles:
+        handler(single, context)
+    single_s = time.perf_counter() - started
+    batch = batch_event([f"batch {text}" for text in texts(BATCH)])
+    started = time.perf_counter()
+    response = handler(batch, context)
+    batch_s = time.perf_counter() - started
+    assert response["statusCode"] == 200, response
+    return {"single_texts_per_s": BATCH / single_s, "batch_texts_per_s": BATCH / batch_s, "speedup": single_s / batch_s}
+
+
 def timed(call: Callable[[], Any], count: int) -> list[float]:
     samples = []
     for _ in range(count):
@@ -123,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     n = args.requests
     base = {"MODELS_DIR": str(MODELS_DIR), "POWERTOOLS_TRACE_DISABLED": "true", "DEFAULT_MODEL_VERSION": "v1"}
-    results: dict[str, dict[str, float]] = {}
+    raw: dict[str, list[float]] = {}
     sink = io.StringIO()
     with redis_server() as url:
         import redis
@@ -134,10 +157,10 @@ def main() -> None:
         floor_texts = iter(texts(n + 50))
         for _ in range(50):
             predict(model, [next(floor_texts)])
-        results["floor model"] = summary(timed(lambda: predict(model, [next(floor_texts)]), n))
+        raw["floor model"] = timed(lambda: predict(model, [next(floor_texts)]), n)
         client = redis.Redis.from_url(url)
         client.set("bench:key", b"x" * 200)
-        results["floor redis"] = summary(timed(lambda: client.get("bench:key"), n))
+        raw["floor redis"] = timed(lambda: client.get("bench:key"), n)
 
         context = Context()
         from serving.observability import logger
@@ -147,17 +170,24 @@ def main() -> None:
             handler = load_handler({**base, "REDIS_URL": url, "CACHE_LOCAL_ENTRIES": "0"})
             handler(event("warm up", 0), context)
             miss_events = iter(event(text, i) for i, text in enumerate(texts(n), start=1))
-            results["MISS"] = summary(timed(lambda: handler(next(miss_events), context), n))
+            raw["MISS"] = timed(lambda: handler(next(miss_events), context), n)
             hit = event("the same text every time", 1)
             handler(hit, context)
-            results["HIT redis"] = summary(timed(lambda: handler(hit, context), n))
+            raw["HIT redis"] = timed(lambda: handler(hit, context), n)
             handler = load_handler({**base, "REDIS_URL": url, "CACHE_LOCAL_ENTRIES": "1024"})
             handler(hit, context)
-            results["HIT local"] = summary(timed(lambda: handler(hit, context), n))
+            raw["HIT local"] = timed(lambda: handler(hit, context), n)
+            throughput = batch_throughput(handler, context)
+    results = {name: summary(samples) for name, samples in raw.items()}
 
     print(f"{'path':<14}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
     for name, figures in results.items():
         print(f"{name:<14}{figures['p50']:>10.3f}{figures['p95']:>10.3f}{figures['p99']:>10.3f}")
+    print()
+    print(
+        f"throughput, {BATCH} new texts: single calls {throughput['single_texts_per_s']:.0f}/s, "
+        f"one batch call {throughput['batch_texts_per_s']:.0f}/s ({throughput['speedup']:.1f}x)"
+    )
     print()
     ratios = {}
     for label, (top, bottom, limit) in TARGETS.items():
@@ -166,7 +196,8 @@ def main() -> None:
         print(f"{label:<28}{ratio:>8.3f}  target <= {limit}  {'ok' if ratio <= limit else 'MISSED'}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"latency_ms": results, "ratios": ratios}, indent=2))
+        report = {"latency_ms": results, "ratios": ratios, "throughput": throughput, "samples_ms": raw}
+        args.json.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
