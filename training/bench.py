@@ -1,0 +1,65 @@
+"""Load and single-text predict timings, each run in a fresh interpreter (like a cold start)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from training.corpus import load_csv_file
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Real tweets from the corpus, committed so benchmarks and tests need no network.
+SAMPLE_CSV = Path(__file__).resolve().parent / "data" / "sample.csv"
+
+
+def bench_texts(limit: int = 200) -> list[str]:
+    return [row.text for row in load_csv_file(SAMPLE_CSV).rows[:limit]]
+
+
+def _probe_once(models_dir: Path, version: str, texts: list[str], warmup: int) -> dict[str, float]:
+    request = json.dumps(
+        {"models_dir": str(models_dir.resolve()), "version": version, "texts": texts, "warmup": warmup}
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "training.probe"],
+        input=request,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark probe failed for {version}:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def measure(models_dir: Path, version: str, runs: int = 5, texts: list[str] | None = None) -> dict[str, Any]:
+    """Median over ``runs`` fresh processes (one cold load each) of the probe's figures."""
+    texts = texts if texts is not None else bench_texts()
+    load_before = os.getloadavg()[0]
+    probes = [_probe_once(models_dir, version, texts, warmup=20) for _ in range(runs)]
+
+    def median(key: str) -> float:
+        return round(statistics.median(probe[key] for probe in probes), 3)
+
+    return {
+        "method": (
+            f"median of {runs} fresh `python -m training.probe` processes; load = serving.artifacts.load_model "
+            f"(manifest, sha256, version check, joblib.load) after importing scikit-learn; predict = "
+            f"predict_proba([text]) median over {len(texts)} real texts after 20 warm-up calls"
+        ),
+        "runs": runs,
+        "import_ms": median("import_ms"),
+        "load_ms": median("load_ms"),
+        "load_ms_runs": [round(probe["load_ms"], 3) for probe in probes],
+        "predict_one_ms": median("predict_median_ms"),
+        "predict_one_p95_ms": median("predict_p95_ms"),
+        "predict_one_fast_config_ms": median("predict_fast_config_median_ms"),
+        "cpu_count": os.cpu_count(),
+        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }

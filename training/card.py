@@ -1,0 +1,161 @@
+"""MODEL_CARD.md and confusion_matrix.png, generated from the manifest alone (no retraining)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+CARD_FILE = "MODEL_CARD.md"
+CONFUSION_PNG = "confusion_matrix.png"
+_LIBRARIES = (
+    ("python", "Python"),
+    ("scikit_learn", "scikit-learn"),
+    ("numpy", "numpy"),
+    ("scipy", "scipy"),
+    ("joblib", "joblib"),
+)
+
+
+def plot_confusion(manifest: dict[str, Any], path: Path) -> None:
+    import matplotlib  # a development dependency: never imported by the service
+
+    matplotlib.use("Agg")  # headless
+    import matplotlib.pyplot as plt
+
+    labels = manifest["metrics"]["confusion_matrix"]["labels"]
+    matrix = manifest["metrics"]["confusion_matrix"]["matrix"]
+    fig, ax = plt.subplots(figsize=(4.8, 4.2), dpi=100)
+    image = ax.imshow(matrix, cmap="Blues")
+    peak = max(max(row) for row in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, count in enumerate(row):
+            ax.text(j, i, str(count), ha="center", va="center", color="white" if count > peak / 2 else "black")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    metrics = manifest["metrics"]
+    ax.set_title(f"{manifest['version']}: acc {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    # No timestamps in the PNG metadata, so regenerating a card does not change the file.
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.3f} ms" if value < 10 else f"{value:.1f} ms"
+
+
+def render_card(manifest: dict[str, Any]) -> str:
+    m, data, bench, targets = manifest["metrics"], manifest["data"], manifest["benchmark"], manifest["targets"]
+    art, run = manifest["artifact"], manifest["runtime"]
+    labels = manifest["labels"]
+    per_class = "\n".join(
+        f"| {label} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |"
+        for label, c in m["per_class"].items()
+    )
+    matrix = m["confusion_matrix"]["matrix"]
+    confusion = "\n".join(
+        f"| **{labels[i]}** | " + " | ".join(str(n) for n in row) + " |" for i, row in enumerate(matrix)
+    )
+    libraries = ", ".join(f"{name} {run[key]}" for key, name in _LIBRARIES)
+    met = targets["met"]
+
+    def verdict(key: str) -> str:
+        return "" if key not in met else (" (met)" if met[key] else " (**missed**)")
+
+    size_target = f" / target <= {targets['max_size_bytes'] / 1e6:.1f} MB" if targets.get("max_size_bytes") else ""
+    predict_target = f" / target < {targets['max_predict_ms']} ms" if targets.get("max_predict_ms") else ""
+    dedup = data["dedup"]
+    total = sum(data["label_counts"].values())
+    balance = ", ".join(f"{label} {count:,} ({count / total:.0%})" for label, count in data["label_counts"].items())
+    params = "\n".join(
+        f"| `{key}` | `{value}` |"
+        for key, value in manifest["pipeline"]["params"].items()
+        if not key.endswith(("__verbose", "__n_jobs", "__input", "__encoding", "__decode_error"))
+    )
+    return f"""# Model card: sentiment {manifest["version"]}
+
+_Generated from `manifest.json` by `training/card.py`; do not edit by hand._
+
+{manifest["summary"]}
+
+| | |
+|---|---|
+| created | {manifest["created"]} |
+| artifact | `model.joblib`, {art["size_bytes"]:,} bytes, sha256 `{art["sha256"]}` |
+| runtime | {libraries} |
+| labels | {", ".join(labels)} |
+
+## Intended use
+
+Three-way sentiment (negative / neutral / positive) of short English social-media texts about products
+and technology, served by the inference service. The service loads this artifact only after checking its
+sha256 and scikit-learn minor version against this manifest.
+
+## Data
+
+- Corpus: {data["corpus_source"]}, CSV sha256 `{data["corpus_sha256"]}`; crowd-labelled tweets about products and
+  technology, aggregated from several public sets.
+- {dedup["rows_in"]:,} rows read; {dedup["duplicate_rows_removed"]:,} duplicates removed on a normalised key
+  (lower-case, no leading "RT @user:", URLs, @mentions or non-ASCII); {dedup["conflicting_groups"]} duplicate groups had
+  conflicting labels and took the majority label ({dedup["tied_groups"]} ties broken by label name);
+  {dedup["empty_key_dropped"]} rows with an empty key dropped. {dedup["rows_out"]:,} rows remain.
+- Stratified split, seed {data["split_seed"]}, test fraction {data["test_size"]}: {data["train_rows"]:,} train /
+  {data["test_rows"]:,} test rows. Test-set sha256 `{data["test_sha256"]}` (same hash = same test rows).
+
+## Held-out results ({data["test_rows"]:,} test rows)
+
+| accuracy | macro-F1 | weighted-F1 |
+|---|---|---|
+| {m["accuracy"]:.4f} | {m["macro_f1"]:.4f} | {m["weighted_f1"]:.4f} |
+
+| class | precision | recall | F1 | support |
+|---|---|---|---|---|
+{per_class}
+
+Confusion matrix (rows: true label, columns: predicted):
+
+| | {" | ".join(labels)} |
+|---|{"---|" * len(labels)}
+{confusion}
+
+![confusion matrix]({CONFUSION_PNG})
+
+## Performance (measured on the build machine)
+
+- Artifact size: {art["size_bytes"] / 1e6:.2f} MB{size_target}{verdict("size_bytes")}
+- Load in a fresh process: {_ms(bench["load_ms"])} / target < {targets["max_load_ms"]} ms{verdict("load_ms")}
+  (single runs: {", ".join(f"{x:.0f}" for x in bench["load_ms_runs"])} ms; importing scikit-learn first took
+  {bench["import_ms"]:.0f} ms and is not included)
+- Predict one text (`predict_proba`): median {_ms(bench["predict_one_ms"])}, p95 {_ms(bench["predict_one_p95_ms"])}
+  {predict_target}{verdict("predict_one_ms")}; with the service's `assume_finite` +
+  `skip_parameter_validation` config: {_ms(bench["predict_one_fast_config_ms"])}
+- Method: {bench["method"]}. Machine: {bench["cpu_count"]} CPUs, 1-minute load average
+  {bench["load_average_1m"][0]} -> {bench["load_average_1m"][1]} during the runs (the machine is shared).
+
+## Pipeline
+
+| parameter | value |
+|---|---|
+{params}
+
+## Limitations
+
+- Domain: 2010s tweets about products and technology; other domains and languages will do worse.
+- Labels are crowd-sourced and noisy; about 0.8% of the corpus bytes are already-garbled non-ASCII text.
+- Class balance after de-duplication: {balance}.
+- A bag of n-grams: no understanding of sarcasm, long-range negation or context.
+
+## Reproduce
+
+`python -m training train --version {manifest["version"]}` is refused while this folder exists (a published version is
+immutable). Retraining into another models directory with the same corpus, seed and library versions reproduces
+these metrics exactly: `python -m training evaluate --version {manifest["version"]}` re-checks them.
+"""
+
+
+def write_card(version_dir: Path, manifest: dict[str, Any]) -> None:
+    plot_confusion(manifest, version_dir / CONFUSION_PNG)
+    (version_dir / CARD_FILE).write_text(render_card(manifest), encoding="utf-8")

@@ -1,0 +1,116 @@
+"""manifest.json: what was trained, on which data and split, with which libraries, how well it did."""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy
+import scipy
+import sklearn
+from serving.artifacts import MANIFEST_FILE, MANIFEST_SCHEMA_VERSION
+from sklearn.pipeline import Pipeline
+
+# Top-level keys every published manifest has (tests check the committed versions against this).
+REQUIRED_KEYS = (
+    "version",
+    "schema_version",
+    "created",
+    "summary",
+    "artifact",
+    "runtime",
+    "labels",
+    "data",
+    "pipeline",
+    "metrics",
+    "benchmark",
+    "targets",
+)
+
+
+def runtime_versions() -> dict[str, str]:
+    """Library versions the artifact was built with; the service refuses another sklearn minor."""
+    return {
+        "python": platform.python_version(),
+        "scikit_learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "joblib": joblib.__version__,
+        "platform": f"{platform.system()}-{platform.machine()}",
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
+
+
+def describe_pipeline(pipeline: Pipeline) -> dict[str, Any]:
+    """Step classes and every step hyper-parameter, as JSON."""
+    steps = [[name, f"{type(step).__module__}.{type(step).__qualname__}"] for name, step in pipeline.steps]
+    params = {key: _jsonable(value) for key, value in pipeline.get_params(deep=True).items() if "__" in key}
+    return {"steps": steps, "classes": [cls for _, cls in steps], "params": params}
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def base_manifest(
+    *,
+    version: str,
+    summary: str,
+    artifact: dict[str, Any],
+    labels: list[str],
+    data: dict[str, Any],
+    pipeline: dict[str, Any],
+    targets: dict[str, Any],
+) -> dict[str, Any]:
+    """Everything known before evaluation; enough for serving.artifacts.load_model to verify and load."""
+    return {
+        "version": version,
+        "schema_version": MANIFEST_SCHEMA_VERSION,
+        "created": utc_now(),
+        "summary": summary,
+        "artifact": artifact,
+        "runtime": runtime_versions(),
+        "labels": labels,
+        "data": data,
+        "pipeline": pipeline,
+        "targets": targets,
+    }
+
+
+def finalise(base: dict[str, Any], metrics: dict[str, Any], benchmark: dict[str, Any]) -> dict[str, Any]:
+    manifest = {**base, "metrics": metrics, "benchmark": benchmark}
+    manifest["targets"] = {**base["targets"], "met": targets_met(manifest)}
+    return {key: manifest[key] for key in REQUIRED_KEYS}  # stable key order
+
+
+def targets_met(manifest: dict[str, Any]) -> dict[str, bool]:
+    targets, bench = manifest["targets"], manifest["benchmark"]
+    met = {"load_ms": bench["load_ms"] < targets["max_load_ms"]}
+    if targets.get("max_size_bytes") is not None:
+        met["size_bytes"] = manifest["artifact"]["size_bytes"] <= targets["max_size_bytes"]
+    if targets.get("max_predict_ms") is not None:
+        met["predict_one_ms"] = bench["predict_one_ms"] < targets["max_predict_ms"]
+    return met
+
+
+def write_manifest(version_dir: Path, manifest: dict[str, Any]) -> Path:
+    path = version_dir / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest_json(version_dir: Path) -> dict[str, Any]:
+    return json.loads((version_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
