@@ -22,6 +22,9 @@ STANDIN_IMAGE="${STANDIN_IMAGE:-sentiment-standin/python:3.13-x86_64}"
 REDIS_IMAGE="${REDIS_IMAGE:-sentiment-standin/redis:trixie}"
 SUITE=trixie
 AWSLAMBDARIC_VERSION=4.2.2
+# The Lambda python runtime ships the AWS SDK in /var/runtime; the dependencies layer relies on it
+# (botocore is left out of the layer), so the stand-in provides it the same way.
+BOTO3_VERSION=1.43.11
 PACKAGES=python3,ca-certificates,redis-server
 
 if [[ "${1:-}" == "--print" ]]; then
@@ -70,7 +73,9 @@ command -v debootstrap >/dev/null || { log "debootstrap missing: apt-get install
 
 work="$(mktemp -d /var/tmp/standin.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-rootfs_image="sentiment-standin/rootfs:$SUITE-$key"
+# the rootfs only depends on the suite and the package list: cached separately (debootstrap is slow)
+rootfs_key="$(echo "$SUITE $PACKAGES" | sha256sum | cut -c1-12)"
+rootfs_image="sentiment-standin/rootfs:$SUITE-$rootfs_key"
 
 if ! docker image inspect "$rootfs_image" >/dev/null 2>&1; then
   log "debootstrap $SUITE (minbase + $PACKAGES) from $mirror ..."
@@ -86,13 +91,13 @@ if ! docker image inspect "$rootfs_image" >/dev/null 2>&1; then
   log "rootfs imported as $rootfs_image in $((SECONDS - t0)) s"
 fi
 
-# awslambdaric for cp313 manylinux x86_64, installed into /var/runtime (as on Lambda).
-log "fetching awslambdaric==$AWSLAMBDARIC_VERSION"
+# awslambdaric (+ boto3) for cp313 manylinux x86_64, installed into /var/runtime (as on Lambda).
+log "fetching awslambdaric==$AWSLAMBDARIC_VERSION boto3==$BOTO3_VERSION"
 PIP="${PIP:-python3 -m pip}"
 $PIP install --quiet --disable-pip-version-check --no-compile --target "$work/ctx/runtime" \
   --only-binary=:all: --python-version 3.13 --implementation cp --abi cp313 \
   --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
-  "awslambdaric==$AWSLAMBDARIC_VERSION"
+  "awslambdaric==$AWSLAMBDARIC_VERSION" "boto3==$BOTO3_VERSION"
 
 # The Lambda RIE (added by SAM) runs the first of /var/task/bootstrap, /opt/bootstrap,
 # /var/runtime/bootstrap. sys.path order as on Lambda: /var/task, the layer paths, runtime.
@@ -119,7 +124,7 @@ RUN chmod 0755 /var/runtime/bootstrap \\
  && mkdir -p /var/lang/bin /var/task /opt \\
  && ln -sf /usr/bin/python3.13 /var/lang/bin/python3.13 \\
  && ln -sf python3.13 /var/lang/bin/python3 \\
- && /var/lang/bin/python3.13 -c "import sys; sys.path.insert(0, '/var/runtime'); import awslambdaric, runtime_client"
+ && /var/lang/bin/python3.13 -c "import sys; sys.path.insert(0, '/var/runtime'); import awslambdaric, runtime_client, boto3"
 WORKDIR /var/task
 LABEL $label=$key org.sentiment.standin-for=public.ecr.aws/lambda/python:3.13-x86_64
 EOF
@@ -140,7 +145,7 @@ DOCKER_BUILDKIT=0 docker build -q -t "$REDIS_IMAGE" "$work/redis" >/dev/null
 # next `sam local` rebuilds them on top of the new stand-in. Then prune dangling layers.
 docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(samcli/lambda-python3\.13|sentiment-standin/python):.*rapid' \
   | xargs -r docker rmi -f >/dev/null 2>&1 || true
-docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^sentiment-standin/rootfs:' | grep -v ":$SUITE-$key\$" \
+docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^sentiment-standin/rootfs:' | grep -v ":$SUITE-$rootfs_key\$" \
   | xargs -r docker rmi >/dev/null 2>&1 || true
 docker image prune -f >/dev/null 2>&1 || true
 log "done: $STANDIN_IMAGE, $REDIS_IMAGE (key $key)"

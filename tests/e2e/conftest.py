@@ -1,0 +1,277 @@
+"""End-to-end fixtures: the real SAM CLI running the real Lambda runtime interface client in Docker.
+
+One session: `sam build`, a Redis container on a private docker network, `sam local start-api`
+with warm containers on a free loopback port. Offline (SAM_LOCAL_OFFLINE=1, set by .ci/docker-up.sh)
+the function runs in the stand-in python3.13 image (local/build-standin-image.sh) through
+`--invoke-image ... --skip-pull-image`; otherwise SAM uses the public Lambda image as usual.
+
+Without Docker these tests skip with a reason saying how to enable them; under CI (CI=true) a missing
+prerequisite fails instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS_DIR = ROOT / "events"
+BUILD_DIR = ROOT / ".aws-sam" / "build"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+OFFLINE = os.environ.get("SAM_LOCAL_OFFLINE", "").lower() in {"1", "true", "yes"}
+STANDIN_IMAGE = os.environ.get("STANDIN_IMAGE", "sentiment-standin/python:3.13-x86_64")
+REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "sentiment-standin/redis:trixie" if OFFLINE else "valkey/valkey:8-alpine")
+LIMIT_BYTES = 250 * 1024 * 1024
+HOW_TO_ENABLE = (
+    "start Docker (Debian as root: apt-get install docker.io iptables && local/start-docker.sh); "
+    "without registry access also run local/build-standin-image.sh and set SAM_LOCAL_OFFLINE=1 "
+    "(.ci/docker-up.sh does all of it); select with: pytest -m e2e"
+)
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a developer's machine; fail under CI, where a missing prerequisite is not a pass."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"e2e prerequisite missing under CI: {reason}")
+    pytest.skip(f"{reason} -- to enable: {HOW_TO_ENABLE}")
+
+
+def _run(args: list[str], timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def sam_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["SAM_CLI_TELEMETRY"] = "0"
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # python3.13 must resolve for `sam build` (the project venv is 3.13; .python-version covers pyenv)
+    venv_bin = ROOT / ".venv" / "bin"
+    if venv_bin.is_dir():
+        env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def offline_args() -> list[str]:
+    return ["--invoke-image", STANDIN_IMAGE, "--skip-pull-image"] if OFFLINE else []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def sam_cli() -> str:
+    candidates = [shutil.which("sam"), str(ROOT / ".venv-sam" / "bin" / "sam")]
+    sam = next((c for c in candidates if c and Path(c).is_file()), None)
+    require(sam is not None, "SAM CLI not found (make venv installs it into .venv-sam)")
+    assert sam is not None
+    return sam
+
+
+@pytest.fixture(scope="session")
+def docker_ready() -> None:
+    require(shutil.which("docker") is not None, "docker CLI not installed")
+    try:
+        info = _run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=20)
+    except subprocess.TimeoutExpired:
+        info = None
+    require(info is not None and info.returncode == 0, "Docker engine not reachable (docker info failed)")
+    if OFFLINE:
+        for image in (STANDIN_IMAGE, REDIS_IMAGE):
+            found = _run(["docker", "image", "inspect", image], timeout=20).returncode == 0
+            require(found, f"offline stand-in image {image} missing (local/build-standin-image.sh)")
+
+
+@pytest.fixture(scope="session")
+def sam_build(sam_cli: str, docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`sam build` exactly as a developer runs it (samconfig.toml [default]), then the size check."""
+    log = tmp_path_factory.mktemp("sam") / "build.log"
+    started = time.monotonic()
+    result = _run([sam_cli, "build"], timeout=900, cwd=ROOT, env=sam_env())
+    log.write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, f"sam build failed:\n{(result.stdout + result.stderr)[-4000:]}"
+    print(f"\n[e2e] sam build: {time.monotonic() - started:.1f} s")
+    override = os.environ.get("E2E_MODELS_DIR")  # testing aid: other model versions than the committed ones
+    if override:
+        target = BUILD_DIR / "ModelsLayer" / "models"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(override, target)
+    manifests = sorted(BUILD_DIR.glob("ModelsLayer/models/*/manifest.json"))
+    require(bool(manifests), "no model artifacts under layers/models/models (train them: make models)")
+    report = _run(["bash", str(ROOT / "local" / "size-report.sh"), str(BUILD_DIR)], timeout=60)
+    print("[e2e] deployment size (function + layers, unzipped):\n" + report.stdout.rstrip())
+    return BUILD_DIR
+
+
+@dataclass
+class DockerNet:
+    network: str
+    redis_host: str
+    env_file: Path
+
+
+@pytest.fixture(scope="session")
+def redis_net(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerNet]:
+    """A private docker network with Redis on it; the function containers join it."""
+    network = f"sentiment-e2e-{os.getpid()}"
+    redis_host = f"{network}-redis"
+    created = _run(["docker", "network", "create", network], timeout=30)
+    assert created.returncode == 0, created.stderr
+    try:
+        started = _run(["docker", "run", "-d", "--rm", "--name", redis_host, "--network", network, REDIS_IMAGE], timeout=120)
+        require(started.returncode == 0, f"cannot start Redis image {REDIS_IMAGE}: {started.stderr.strip()[-300:]}")
+        cli = "valkey-cli" if "valkey" in REDIS_IMAGE else "redis-cli"
+        deadline = time.monotonic() + 30
+        while _run(["docker", "exec", redis_host, cli, "ping"], timeout=10).stdout.strip() != "PONG":
+            assert time.monotonic() < deadline, "Redis container did not answer PING"
+            time.sleep(0.3)
+        env_file = tmp_path_factory.mktemp("sam") / "env.json"
+        local_env = json.loads((ROOT / "local" / "env.redis.json").read_text())
+        local_env["Parameters"]["REDIS_URL"] = f"redis://{redis_host}:6379/0"
+        env_file.write_text(json.dumps(local_env))
+        yield DockerNet(network=network, redis_host=redis_host, env_file=env_file)
+    finally:
+        # Whatever is still attached (Redis, any function container SAM left behind), then the network.
+        attached = _run(["docker", "ps", "-aq", "--filter", f"network={network}"], timeout=30).stdout.split()
+        if attached:
+            _run(["docker", "rm", "-f", *attached], timeout=120)
+        _run(["docker", "network", "rm", network], timeout=30)
+
+
+def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+@dataclass
+class LocalApi:
+    base: str
+    log: Path
+
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, dict[str, str], Any]:
+        status, response_headers, raw = _http(method, self.base + path, body, headers)
+        try:
+            parsed: Any = json.loads(raw)
+        except ValueError:
+            parsed = raw.decode("utf-8", "replace")
+        return status, response_headers, parsed
+
+
+@pytest.fixture(scope="session")
+def local_api(sam_cli: str, sam_build: Path, redis_net: DockerNet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
+    """`sam local start-api` with warm containers, on the Redis network, until the session ends."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("sam") / "start-api.log"
+    args = [
+        sam_cli, "local", "start-api", "--host", "127.0.0.1", "--port", str(port),
+        "--warm-containers", "EAGER", "--docker-network", redis_net.network,
+        "--env-vars", str(redis_net.env_file), *offline_args(),
+    ]  # fmt: skip
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=sam_env(), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    api = LocalApi(base=f"http://127.0.0.1:{port}", log=log)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert process.poll() is None, f"sam local start-api exited:\n{log.read_text()[-4000:]}"
+            try:
+                if _http("GET", api.base + "/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"start-api not ready in 300 s:\n{log.read_text()[-4000:]}"
+            time.sleep(1)
+        print(f"\n[e2e] sam local start-api ready in {time.monotonic() - started:.1f} s on {api.base}")
+        yield api
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C first (SAM then stops its warm containers), then harder."""
+    for sig, wait in ((signal.SIGINT, 60), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+        if process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@dataclass
+class InvokeResult:
+    event: str
+    returncode: int
+    seconds: float
+    response: dict[str, Any] | None
+    output: str
+
+
+def _invoke(sam_cli: str, event: Path, redis_net: DockerNet) -> InvokeResult:
+    args = [
+        sam_cli, "local", "invoke", "InferenceFunction", "--event", str(event),
+        "--docker-network", redis_net.network, "--env-vars", str(redis_net.env_file), *offline_args(),
+    ]  # fmt: skip
+    started = time.monotonic()
+    result = _run(args, timeout=300, cwd=ROOT, env=sam_env(), stdin=subprocess.DEVNULL)
+    response = None
+    for line in reversed(result.stdout.strip().splitlines()):
+        try:
+            candidate = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(candidate, dict) and "statusCode" in candidate:
+            response = candidate
+            break
+    return InvokeResult(event.name, result.returncode, time.monotonic() - started, response, result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="session")
+def invoked_events(sam_cli: str, sam_build: Path, redis_net: DockerNet) -> dict[str, InvokeResult]:
+    """`sam local invoke -e` for every file in events/, two at a time.
+
+    With layers in the template SAM rebuilds the function image for every `sam local invoke` (~8 s here);
+    concurrent invokes share one build. More than two at a time on two cores pushes cold starts past
+    the function's timeout."""
+    events = sorted(EVENTS_DIR.glob("*.json"))
+    assert events, "no event files in events/"
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda event: _invoke(sam_cli, event, redis_net), events))
+    print(f"\n[e2e] sam local invoke x{len(events)}: {time.monotonic() - started:.1f} s")
+    return {result.event: result for result in results}
