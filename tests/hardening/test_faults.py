@@ -29,8 +29,6 @@ from tests.hardening.conftest import (
     wait_until,
 )
 
-pytestmark = pytest.mark.redis
-
 TEXTS = [
     "the battery died after a day",
     "I love this system",
@@ -77,6 +75,7 @@ def served_key(body: dict[str, Any], text: str) -> tuple[str, str]:
 # ---- Redis killed in the middle of a run ------------------------------------------------------
 
 
+@pytest.mark.redis
 def test_redis_killed_mid_run_through_the_lambda_handler(load_handler, lambda_context, make_client, redis_server):
     rng = random.Random(6)
     plan = [(rng.choice(QUERIES), rng.choice(TEXTS)) for _ in range(600)]
@@ -115,6 +114,7 @@ def test_redis_killed_mid_run_through_the_lambda_handler(load_handler, lambda_co
     assert stored == {"v1", "v2"}  # v9 requests were stored under the version that served them
 
 
+@pytest.mark.redis
 def test_redis_killed_while_concurrent_requests_are_in_flight(make_client, redis_server):
     plan = [(query, text) for query in QUERIES for text in TEXTS]
     expected = reference_answers(make_client, plan)
@@ -172,6 +172,7 @@ def test_redis_killed_while_concurrent_requests_are_in_flight(make_client, redis
 SLOW_TEXT = {"text": "the battery died after a day"}
 
 
+@pytest.mark.redis
 @pytest.mark.timeout(60)  # a missing Redis timeout would hang here forever: fail instead
 def test_stalled_redis_opens_the_breaker_then_nothing_reaches_it_until_cool_down(
     build_client, make_client, redis_proxy: RedisProxy
@@ -220,6 +221,7 @@ def test_stalled_redis_opens_the_breaker_then_nothing_reaches_it_until_cool_down
     assert [client.post("/predict", json=fresh).json()["cache"] for _ in range(2)] == ["MISS", "HIT"]
 
 
+@pytest.mark.redis
 @pytest.mark.timeout(60)
 def test_a_stalled_redis_costs_each_request_at_most_one_timeout(build_client, redis_proxy: RedisProxy):
     """The issue's bound: a request's added wait is at most the configured cache timeout.
@@ -242,6 +244,7 @@ def test_a_stalled_redis_costs_each_request_at_most_one_timeout(build_client, re
     assert max(per_request) <= 1, f"stalled Redis calls per request: {per_request}"
 
 
+@pytest.mark.redis
 @pytest.mark.timeout(60)
 def test_slow_redis_under_the_timeout_is_used_and_over_it_is_bypassed(build_client, make_client, redis_proxy):
     expected = make_client(CACHE_LOCAL_ENTRIES="0").post("/predict", json=SLOW_TEXT).json()["scores"]
@@ -366,6 +369,7 @@ def test_broken_default_is_503_everywhere_then_heals_once_restored(
     assert response.json()["model_version"] == "v1" and response.json()["scores"] == reference["scores"]
 
 
+@pytest.mark.redis
 def test_tampered_default_never_serves_answers_already_in_the_shared_cache(make_client, models_copy, redis_server):
     text = {"text": "the screen cracked on day two"}
     healthy = make_client(REDIS_URL=redis_server.url, CACHE_LOCAL_ENTRIES="0")
@@ -378,6 +382,7 @@ def test_tampered_default_never_serves_answers_already_in_the_shared_cache(make_
 # ---- garbage in the cache (extends tests/test_redis_cache.py's table) ---------------------------
 
 
+@pytest.mark.redis
 @pytest.mark.parametrize(
     "mutate",
     [

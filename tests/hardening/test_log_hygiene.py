@@ -21,8 +21,6 @@ import pytest
 from tests.conftest import RedisServer, _CurrentStdout, free_port, json_lines, require, settings_env
 from tests.hardening.conftest import http_api_event
 
-pytestmark = pytest.mark.redis
-
 TOKEN = secrets.token_hex(6)
 MARKERS = {
     "aws-key": f"AKIA{TOKEN.upper()}XYZ",
@@ -112,6 +110,7 @@ def _url(port: int, password: str) -> str:
     return f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"
 
 
+@pytest.mark.redis
 @pytest.mark.parametrize("redis_state", ["up", "wrong-password", "down"])
 def test_no_text_secret_or_redis_password_in_logs_on_any_path(
     load_handler, lambda_context, models_copy: Path, password_redis, everything_emitted, redis_state: str
