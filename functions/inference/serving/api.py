@@ -5,6 +5,8 @@ instance serves one request at a time, so running inline skips a thread hand-off
 """
 
 import time
+import traceback
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
@@ -123,15 +125,31 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
 
     _install_error_handlers(app)
     app.add_middleware(
-        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, on_request=logger.set_correlation_id
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        on_request=logger.set_correlation_id,
+        on_error=_log_unexpected,
     )
     return app
 
 
-def _error(request: Request, status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def _error(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     request_id = getattr(request.state, "request_id", None)
     body = {"request_id": request_id, "error": code, "message": message, "details": details}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
+
+
+def _log_unexpected(exc: Exception) -> None:
+    # Type and stack only: an exception's message can quote the input (scikit-learn and numpy do).
+    frames = [f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)]
+    logger.error("unhandled error", extra={"error_type": type(exc).__name__, "stack": frames[-10:]})
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -153,15 +171,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError | RecursionError):
+            # FastAPI answers a bare 400 for what json.loads raises besides JSONDecodeError; it is
+            # invalid input like any other: the documented 422, saying what was wrong.
+            what = "is not valid UTF-8" if isinstance(cause, UnicodeDecodeError) else "is nested too deeply"
+            return _error(request, 422, "invalid_input", f"body is not valid JSON: it {what}")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(request, exc.status_code, code, str(exc.detail))
+        return _error(request, exc.status_code, code, str(exc.detail), headers=exc.headers)  # 405 keeps Allow
 
     @app.exception_handler(ModelUnavailable)
     async def model_unavailable(request: Request, exc: ModelUnavailable) -> JSONResponse:
         logger.error("default model unavailable", extra={"detail": str(exc.error)})
         return _error(request, 503, "model_unavailable", str(exc))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return _error(request, 500, "internal_error", "internal error; quote the request_id when reporting it")

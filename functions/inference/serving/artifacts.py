@@ -65,7 +65,7 @@ class LoadedModel:
 
 
 def is_valid_version(version: str) -> bool:
-    return bool(_VERSION_RE.match(version))
+    return bool(_VERSION_RE.fullmatch(version))
 
 
 def version_number(version: str) -> int:

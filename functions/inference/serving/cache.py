@@ -190,10 +190,12 @@ class TieredCache:
             self.local.set_many(refill)
         return CacheRead(values, available=shared.available)
 
-    def set_many(self, items: dict[str, bytes]) -> bool:
+    def set_many(self, items: dict[str, bytes], shared: bool = True) -> bool:
         stored_locally = self.local.set_many(items)
         if self.shared is None:
             return stored_locally
+        if not shared:
+            return False  # the caller's read of the shared tier just failed: skip it, do not wait twice
         return self.shared.set_many(items)
 
     def status(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from serving.artifacts import VERSION_PATTERN, is_valid_version
@@ -29,7 +29,7 @@ class Settings:
     canary_version: str | None
     canary_percent: float
     shadow_version: str | None
-    redis_url: str | None
+    redis_url: str | None = field(repr=False)  # may hold a password
     cache_ttl_seconds: int
     redis_timeout_seconds: float
     local_cache_entries: int

@@ -56,10 +56,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, on_request: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        on_request: Callable[[str], None],
+        on_error: Callable[[Exception], None] = lambda exc: None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.on_request = on_request
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -74,8 +81,12 @@ class RequestContextMiddleware:
             scope["root_path"] = prefix
         self.on_request(request_id)
 
+        started = False
+
         async def send_with_request_id(message: dict[str, Any]) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
@@ -89,7 +100,15 @@ class RequestContextMiddleware:
                 await _send_error(send_with_request_id, status, code, message, request_id)
                 return
             receive = _replay(body or b"")
-        await self.app(scope, receive, send_with_request_id)
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception as exc:
+            # Answered here, not re-raised: Starlette would re-raise to Mangum or uvicorn, and both
+            # log the exception's message, which can quote the input.
+            self.on_error(exc)
+            if not started:
+                message = "internal error; quote the request_id when reporting it"
+                await _send_error(send_with_request_id, 500, "internal_error", message, request_id)
 
     def _refuse_content_type(self, scope: Scope) -> tuple[int, str, str] | None:
         content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()

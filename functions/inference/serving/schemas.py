@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
 Routing = Literal["explicit", "default", "canary", "fallback"]
 CacheStatus = Literal["HIT", "MISS", "BYPASS"]
@@ -57,7 +57,7 @@ def request_models(max_text_chars: int, max_batch_texts: int) -> tuple[type[Base
         "BatchPredictRequest",
         __base__=_BatchRequest,
         texts=(
-            list[str],
+            list[Annotated[str, StringConstraints(min_length=1, max_length=max_text_chars)]],
             Field(
                 min_length=1,
                 max_length=max_batch_texts,

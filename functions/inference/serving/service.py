@@ -63,7 +63,10 @@ class InferenceService:
         missing = [index for index, hit in enumerate(cached) if hit is None]
         computed = self._compute(route, [normalised[index] for index in missing])
         fresh = dict(zip(missing, computed, strict=True))
-        stored = self._store(route, {keys[index]: prediction for index, prediction in fresh.items()})
+        # A shared tier that just failed the read is not written in the same request: a second
+        # timeout would double the wait that REDIS_TIMEOUT_MS promises to bound.
+        fresh_entries = {keys[index]: prediction for index, prediction in fresh.items()}
+        stored = self._store(route, fresh_entries, shared=cache_available)
         items = [
             ServedText(
                 prediction=hit if hit is not None else fresh[index],
@@ -91,11 +94,11 @@ class InferenceService:
         return predict(route.model, texts) if texts else []
 
     @traced
-    def _store(self, route: Route, fresh: dict[str, Prediction]) -> bool:
+    def _store(self, route: Route, fresh: dict[str, Prediction], shared: bool = True) -> bool:
         if not fresh:
             return True
         entries = {key: encode_entry(route.version, route.digest, p) for key, p in fresh.items()}
-        return self.cache.set_many(entries)
+        return self.cache.set_many(entries, shared=shared)
 
     def _shadow(self, route: Route, texts: list[str], primary: list[Prediction]) -> ShadowResult | None:
         """Run the shadow model for comparison only; nothing it does reaches the answer."""
