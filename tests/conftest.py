@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS_DIR = Path(os.environ.get("TMP_MODELS", ROOT / "layers" / "models" / "models"))
+MODELS_DIR = ROOT / "layers" / "models" / "models"
 EVENTS_DIR = ROOT / "events"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
