@@ -39,7 +39,8 @@ class _NoManagedPolicies:
 
 def main() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    template = yaml_parse(open(sys.argv[1], encoding="utf-8").read())
+    with open(sys.argv[1], encoding="utf-8") as handle:
+        template = yaml_parse(handle.read())
     overrides = dict(arg.split("=", 1) for arg in sys.argv[2:])
     values = {name: str(p["Default"]) for name, p in template["Parameters"].items() if "Default" in p}
     values.update(overrides)

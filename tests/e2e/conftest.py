@@ -30,7 +30,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = ROOT / "events"
-BUILD_DIR = ROOT / ".aws-sam" / "build"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 OFFLINE = os.environ.get("SAM_LOCAL_OFFLINE", "").lower() in {"1", "true", "yes"}
 STANDIN_IMAGE = os.environ.get("STANDIN_IMAGE", "sentiment-standin/python:3.13-x86_64")
@@ -102,23 +101,26 @@ def docker_ready() -> None:
 
 @pytest.fixture(scope="session")
 def sam_build(sam_cli: str, docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`sam build` exactly as a developer runs it (samconfig.toml [default]), then the size check."""
-    log = tmp_path_factory.mktemp("sam") / "build.log"
+    """`sam build` as a developer runs it (samconfig.toml [default]), then the size check.
+
+    Into a private build folder: other sessions in the same checkout may rebuild .aws-sam/build meanwhile."""
+    build_dir = tmp_path_factory.mktemp("sam-build")
+    log = build_dir.parent / "build.log"
     started = time.monotonic()
-    result = _run([sam_cli, "build"], timeout=900, cwd=ROOT, env=sam_env())
+    result = _run([sam_cli, "build", "--build-dir", str(build_dir)], timeout=900, cwd=ROOT, env=sam_env())
     log.write_text(result.stdout + result.stderr)
     assert result.returncode == 0, f"sam build failed:\n{(result.stdout + result.stderr)[-4000:]}"
     print(f"\n[e2e] sam build: {time.monotonic() - started:.1f} s")
     override = os.environ.get("E2E_MODELS_DIR")  # testing aid: other model versions than the committed ones
     if override:
-        target = BUILD_DIR / "ModelsLayer" / "models"
+        target = build_dir / "ModelsLayer" / "models"
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(override, target)
-    manifests = sorted(BUILD_DIR.glob("ModelsLayer/models/*/manifest.json"))
+    manifests = sorted(build_dir.glob("ModelsLayer/models/*/manifest.json"))
     require(bool(manifests), "no model artifacts under layers/models/models (train them: make models)")
-    report = _run(["bash", str(ROOT / "local" / "size-report.sh"), str(BUILD_DIR)], timeout=60)
+    report = _run(["bash", str(ROOT / "local" / "size-report.sh"), str(build_dir)], timeout=60)
     print("[e2e] deployment size (function + layers, unzipped):\n" + report.stdout.rstrip())
-    return BUILD_DIR
+    return build_dir
 
 
 @dataclass
@@ -136,7 +138,9 @@ def redis_net(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> I
     created = _run(["docker", "network", "create", network], timeout=30)
     assert created.returncode == 0, created.stderr
     try:
-        started = _run(["docker", "run", "-d", "--rm", "--name", redis_host, "--network", network, REDIS_IMAGE], timeout=120)
+        started = _run(
+            ["docker", "run", "-d", "--rm", "--name", redis_host, "--network", network, REDIS_IMAGE], timeout=120
+        )
         require(started.returncode == 0, f"cannot start Redis image {REDIS_IMAGE}: {started.stderr.strip()[-300:]}")
         cli = "valkey-cli" if "valkey" in REDIS_IMAGE else "redis-cli"
         deadline = time.monotonic() + 30
@@ -156,7 +160,9 @@ def redis_net(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> I
         _run(["docker", "network", "rm", network], timeout=30)
 
 
-def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
@@ -185,12 +191,15 @@ class LocalApi:
 
 
 @pytest.fixture(scope="session")
-def local_api(sam_cli: str, sam_build: Path, redis_net: DockerNet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
+def local_api(
+    sam_cli: str, sam_build: Path, redis_net: DockerNet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalApi]:
     """`sam local start-api` with warm containers, on the Redis network, until the session ends."""
     port = free_port()
     log = tmp_path_factory.mktemp("sam") / "start-api.log"
     args = [
-        sam_cli, "local", "start-api", "--host", "127.0.0.1", "--port", str(port),
+        sam_cli, "local", "start-api", "--template-file", str(sam_build / "template.yaml"),
+        "--host", "127.0.0.1", "--port", str(port),
         "--warm-containers", "EAGER", "--docker-network", redis_net.network,
         "--env-vars", str(redis_net.env_file), *offline_args(),
     ]  # fmt: skip
@@ -242,9 +251,9 @@ class InvokeResult:
     output: str
 
 
-def _invoke(sam_cli: str, event: Path, redis_net: DockerNet) -> InvokeResult:
+def _invoke(sam_cli: str, template: Path, event: Path, redis_net: DockerNet) -> InvokeResult:
     args = [
-        sam_cli, "local", "invoke", "InferenceFunction", "--event", str(event),
+        sam_cli, "local", "invoke", "InferenceFunction", "--template-file", str(template), "--event", str(event),
         "--docker-network", redis_net.network, "--env-vars", str(redis_net.env_file), *offline_args(),
     ]  # fmt: skip
     started = time.monotonic()
@@ -258,7 +267,9 @@ def _invoke(sam_cli: str, event: Path, redis_net: DockerNet) -> InvokeResult:
         if isinstance(candidate, dict) and "statusCode" in candidate:
             response = candidate
             break
-    return InvokeResult(event.name, result.returncode, time.monotonic() - started, response, result.stdout + result.stderr)
+    return InvokeResult(
+        event.name, result.returncode, time.monotonic() - started, response, result.stdout + result.stderr
+    )
 
 
 @pytest.fixture(scope="session")
@@ -272,6 +283,6 @@ def invoked_events(sam_cli: str, sam_build: Path, redis_net: DockerNet) -> dict[
     assert events, "no event files in events/"
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda event: _invoke(sam_cli, event, redis_net), events))
+        results = list(pool.map(lambda event: _invoke(sam_cli, sam_build / "template.yaml", event, redis_net), events))
     print(f"\n[e2e] sam local invoke x{len(events)}: {time.monotonic() - started:.1f} s")
     return {result.event: result for result in results}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import BUILD_DIR, EVENTS_DIR, LIMIT_BYTES, InvokeResult, LocalApi
+from tests.e2e.conftest import EVENTS_DIR, LIMIT_BYTES, InvokeResult, LocalApi
 
 pytestmark = pytest.mark.e2e
 
@@ -138,7 +138,12 @@ def test_invoke_event(invoked_events: dict[str, InvokeResult], event_file: str) 
     body = json.loads(body_text)
     assert headers.get("x-request-id")
     if "-predict-" in event_file and response["statusCode"] == 200:
-        expected = {"default": ("default", "v1"), "v2": ("explicit", "v2"), "fallback": ("fallback", "v1"), "batch": ("default", "v1")}
+        expected = {
+            "default": ("default", "v1"),
+            "v2": ("explicit", "v2"),
+            "fallback": ("fallback", "v1"),
+            "batch": ("default", "v1"),
+        }
         kind = next(k for k in expected if f"-predict-{k}" in event_file)
         assert (body["routing"], body["model_version"]) == expected[kind], body
         items = body["results"] if kind == "batch" else [body]
@@ -162,9 +167,9 @@ def test_deployment_size_under_lambda_limit(sam_build: Path) -> None:
 
 
 def test_layers_ship_only_what_runs(sam_build: Path) -> None:
-    models = BUILD_DIR / "ModelsLayer"
+    models = sam_build / "ModelsLayer"
     assert {p.name for p in models.iterdir()} == {"models"}
     assert not [p for p in models.rglob("*") if p.suffix in {".py", ".pyc"} or p.name in {"tests", "test"}]
-    deps = BUILD_DIR / "DependenciesLayer" / "python"
+    deps = sam_build / "DependenciesLayer" / "python"
     assert (deps / ".lambda-architecture").read_text().strip() in {"x86_64", "arm64"}
     assert not list(deps.glob("*/tests")) and not list(deps.glob("botocore"))

@@ -21,7 +21,11 @@ def transformed(**parameters: str) -> dict[str, Any]:
     require(SAM_PYTHON.is_file(), "SAM CLI virtualenv .venv-sam missing (make venv)")
     args = [str(SAM_PYTHON), str(Path(__file__).with_name("_sam_transform.py")), str(ROOT / "template.yaml")]
     result = subprocess.run(
-        [*args, *(f"{k}={v}" for k, v in parameters.items())], capture_output=True, text=True, timeout=120, env=sam_env()
+        [*args, *(f"{k}={v}" for k, v in parameters.items())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=sam_env(),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
@@ -67,9 +71,10 @@ def test_configuration_change_publishes_a_new_version() -> None:
 
 def test_secrets_stay_out_of_the_fingerprint() -> None:
     template = transformed(CacheMode="existing", RedisUrl="rediss://user:s3cret@cache.internal:6379/0")
-    fingerprint = template["Resources"]["InferenceFunction"]["Properties"]["Environment"]["Variables"]["CONFIG_FINGERPRINT"]
+    function = template["Resources"]["InferenceFunction"]["Properties"]
+    fingerprint = function["Environment"]["Variables"]["CONFIG_FINGERPRINT"]
     assert isinstance(fingerprint, str) and "s3cret" not in fingerprint
-    assert "s3cret" not in json.dumps(template["Resources"]["InferenceFunction"]["Properties"].get("Description", ""))
+    assert "s3cret" not in json.dumps(function.get("Description", ""))
 
 
 def test_api_key_is_optional() -> None:
