@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,8 +106,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"{figures['predict_one_fast_config_ms']:11.3f}  {'ok' if ok else 'MISSED'}"
         )
     print(
-        f"({args.runs} fresh processes per version; 1-min load average now {bench.os.getloadavg()[0]:.2f} "
-        f"on {bench.os.cpu_count()} CPUs)"
+        f"({args.runs} fresh processes per version; 1-min load average now {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} CPUs)"
     )
     return 1 if (missed and args.strict) else 0
 

@@ -11,10 +11,11 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _timings(predict, texts: list[str], warmup: int) -> list[float]:
+def _timings(predict: Callable[[list[str]], object], texts: list[str], warmup: int) -> list[float]:
     for text in texts[:warmup]:
         predict([text])
     out = []
