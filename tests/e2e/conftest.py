@@ -158,6 +158,8 @@ def redis_net(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> I
         if attached:
             _run(["docker", "rm", "-f", *attached], timeout=120)
         _run(["docker", "network", "rm", network], timeout=30)
+        # every `sam local invoke` rebuilds the function image under the same tag: drop the leftovers
+        _run(["docker", "image", "prune", "-f"], timeout=120)
 
 
 def _http(

@@ -14,7 +14,8 @@ import pytest
 
 from tests.e2e.conftest import EVENTS_DIR, LIMIT_BYTES, InvokeResult, LocalApi
 
-pytestmark = pytest.mark.e2e
+# the first tests also pay for the session fixtures: sam build, start-api, 18 x sam local invoke
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 
 EVENT_FILES = sorted(p.name for p in EVENTS_DIR.glob("*.json"))
 
