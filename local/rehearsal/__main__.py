@@ -17,7 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from local.rehearsal.control_plane import CREDENTIALS
-from local.rehearsal.stack import BUILT_TEMPLATE, OFFLINE, STANDIN_IMAGE, Options, Rehearsal, sam_build
+from local.rehearsal.stack import (
+    BUILD_DIR,
+    BUILT_TEMPLATE,
+    OFFLINE,
+    STANDIN_IMAGE,
+    Options,
+    Rehearsal,
+    sam_build,
+    snapshot_build,
+)
 from local.rehearsal.traffic import send, summarize
 
 
@@ -27,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start the rehearsal and keep it running until Ctrl-C / SIGTERM")
     up.add_argument("--models", default="v1,v2", help="default model per published version, in order (v1,v2)")
     up.add_argument("--build", action="store_true", help="run `sam build` first (always done if nothing is built)")
+    up.add_argument(
+        "--template", type=Path, help="a built template to run as is (default: a private snapshot of .aws-sam/build)"
+    )
     up.add_argument("--gateway-port", type=int, default=0, help="gateway port on 127.0.0.1 (default: a free one)")
     up.add_argument("--workdir", type=Path, help="logs, env-vars files, rollout.env (default: a new temp dir)")
     up.add_argument("--docker-network", help="docker network for the function containers (created and removed)")
@@ -44,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="send requests through the gateway; print the split per version")
     sample.add_argument("--gateway", required=True, help="gateway URL printed by `up`")
     sample.add_argument("-n", "--requests", type=int, default=200)
+    sample.add_argument("-c", "--concurrency", type=int, default=4, help="parallel connections (default 4)")
     return parser
 
 
@@ -61,7 +74,7 @@ def _print_ready(rehearsal: Rehearsal, env_file: Path) -> None:
     cli = " ".join(shlex.quote(a) for a in info["rollout_cli_args"])
     rows = "\n".join(
         f"  version {v}: DEFAULT_MODEL_VERSION={d['environment'].get('DEFAULT_MODEL_VERSION')}  "
-        f"start-lambda {d['start_lambda']}  (log {d['log']})"
+        f"start-lambda {d['start_lambda']}  (ready in {d['ready_seconds']} s; log {d['log']})"
         for v, d in info["versions"].items()
     )
     print(
@@ -85,11 +98,15 @@ Ctrl-C stops everything (containers, sam, moto_server).""",
 def up(args: argparse.Namespace) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sentiment-rehearsal-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    if args.build or not BUILT_TEMPLATE.is_file():
-        print(f"sam build (log: {workdir / 'sam-build.log'}) ...", flush=True)
-        sam_build(workdir / "sam-build.log")
+    template = args.template
+    if template is None:
+        if args.build or not BUILT_TEMPLATE.is_file():
+            print(f"sam build (log: {workdir / 'sam-build.log'}) ...", flush=True)
+            sam_build(workdir / "sam-build.log")
+        template = snapshot_build(BUILD_DIR, workdir / "build")
     options = Options(
         workdir=workdir,
+        template=template,
         models=[m.strip() for m in args.models.split(",") if m.strip()],
         invoke_image=STANDIN_IMAGE if args.offline else None,
         gateway_port=args.gateway_port,
@@ -132,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "up":
         return up(args)
-    print(json.dumps(summarize(send(args.gateway, args.requests)), indent=2))
+    print(json.dumps(summarize(send(args.gateway, args.requests, args.concurrency)), indent=2))
     return 0
 
 

@@ -107,6 +107,10 @@ class LocalLambda:
             "--warm-containers",
             "EAGER",  # one container per version, started now: ~20 ms per warm request
             "--no-watch",  # no file watcher threads: CPU is shared
+            # sam local counts the cold init (imports, model load) against the first invoke's timeout,
+            # where Lambda gives init its own budget; on a busy 2-core machine 15 s was not enough.
+            "--parameter-overrides",
+            "FunctionTimeout=29",
         ]
         if options.invoke_image:
             command += ["--invoke-image", options.invoke_image, "--skip-pull-image"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 import uuid
@@ -18,7 +19,8 @@ from local.rehearsal.gateway import AliasRouter, Gateway
 from local.rehearsal.lambdas import LocalLambda, SamOptions, new_local_lambda, sam_binary
 from local.rehearsal.metrics import LambdaMetrics
 
-BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
+BUILD_DIR = ROOT / ".aws-sam" / "build"
+BUILT_TEMPLATE = BUILD_DIR / "template.yaml"
 TRUE = {"1", "true", "yes"}
 # Same convention as tests/e2e and .ci/docker-up.sh: offline machines use the stand-in runtime image.
 OFFLINE = os.environ.get("SAM_LOCAL_OFFLINE", "").lower() in TRUE
@@ -61,6 +63,28 @@ def sam_build(log_path: Path) -> None:
         raise RuntimeError(f"sam build failed; see {log_path}")
 
 
+def snapshot_build(source: Path, target: Path) -> Path:
+    """A private copy of `sam build`'s output; returns its template (paths in it are relative).
+
+    sam local mounts the function's build folder into the running container and bakes the layers into
+    its image at start: a `sam build` by anyone else during the rehearsal would change what runs.
+    A real copy, not hard links: a rebuild may rewrite files in place.
+    """
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, symlinks=True)
+    return target / "template.yaml"
+
+
+def check_models(template: Path, models: Sequence[str]) -> None:
+    """Every model a version will serve by default must be in the build (the models layer)."""
+    missing = [m for m in models if not any(template.parent.glob(f"*/models/{m}/manifest.json"))]
+    if missing:
+        raise RuntimeError(
+            f"model(s) {', '.join(missing)} not in {template.parent}: train them (make models), then `sam build`"
+        )
+
+
 class Rehearsal:
     """Start with ``with Rehearsal(options) as r:``; everything started is stopped on exit, in reverse."""
 
@@ -70,6 +94,7 @@ class Rehearsal:
         self.lambdas: dict[str, LocalLambda] = {}
         self.gateway: Gateway | None = None
         self.startup_seconds: float | None = None
+        self.ready_seconds: dict[str, float] = {}  # per version: sam start, image build, first /health
         self._stack = ExitStack()
 
     def __enter__(self) -> Rehearsal:
@@ -88,6 +113,7 @@ class Rehearsal:
         started = time.monotonic()
         if not opts.template.is_file():
             raise RuntimeError(f"{opts.template} missing: run `sam build` first (or `up --build`)")
+        check_models(opts.template, opts.models)
         opts.workdir.mkdir(parents=True, exist_ok=True)
 
         created = _docker("network", "create", opts.docker_network)
@@ -106,9 +132,11 @@ class Rehearsal:
         for version in (str(i) for i in range(1, len(opts.models) + 1)):
             local = new_local_lambda(version, opts.workdir)
             self._stack.callback(local.stop)
+            version_started = time.monotonic()
             local.start(self.control_plane.version_environment(version), sam)
             self.lambdas[version] = local
             local.wait_ready(max(1.0, opts.startup_timeout - (time.monotonic() - started)))
+            self.ready_seconds[version] = round(time.monotonic() - version_started, 1)
 
         metrics = LambdaMetrics(self.control_plane.client("cloudwatch"), FUNCTION_NAME, ALIAS)
         metrics.start()
@@ -133,7 +161,12 @@ class Rehearsal:
             "alias": ALIAS,
             "rollout_cli_args": self.control_plane.cli_arguments(),
             "versions": {
-                v: {"start_lambda": local.url, "environment": local.environment, "log": str(local.log_path)}
+                v: {
+                    "start_lambda": local.url,
+                    "environment": local.environment,
+                    "ready_seconds": self.ready_seconds.get(v),
+                    "log": str(local.log_path),
+                }
                 for v, local in self.lambdas.items()
             },
             "docker_network": self.options.docker_network,

@@ -6,6 +6,7 @@ import http.client
 import json
 import math
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,8 +21,20 @@ class Served:
     function_version: str | None  # what the function believes it is ($LATEST under sam local)
 
 
-def send(gateway: str, count: int, text: str = "I really like this product") -> list[Served]:
-    """`count` POST /predict requests over one keep-alive connection (sam local serves one at a time per version)."""
+def send(gateway: str, count: int, concurrency: int = 4, text: str = "I really like this product") -> list[Served]:
+    """`count` POST /predict requests over `concurrency` keep-alive connections.
+
+    Concurrent because sam local (1.170) waits up to 1 s after an answer for the function's REPORT log
+    line, often in vain: one at a time, a request took ~150 ms on average on 2 busy cores, 4 at a time
+    ~30 ms. Each request is still routed on its own, so the split is unaffected.
+    """
+    workers = max(1, min(concurrency, count))
+    shares = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
+    with ThreadPoolExecutor(workers) as pool:
+        return [s for chunk in pool.map(lambda n: _send_serially(gateway, n, text), shares) for s in chunk]
+
+
+def _send_serially(gateway: str, count: int, text: str) -> list[Served]:
     parts = urlsplit(gateway)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     body = json.dumps({"text": text})
