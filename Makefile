@@ -40,7 +40,7 @@ test: venv ## Run the whole test suite (unit, Redis, moto, SAM end-to-end)
 	PATH=$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH $(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff, cfn-lint and sam validate --lint
+lint: $(VENV)/.installed ## ruff (check + format) and cfn-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
@@ -50,6 +50,35 @@ models: $(VENV)/.installed ## Train the model versions that are missing (never o
 	$(PY) -m training train
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Benchmarks: model load/predict, warm handler latency vs floors
+bench: $(VENV)/.installed ## Benchmarks: model load/predict, warm path vs floors, cold start, load; writes bench/results/
 	$(PY) -m training bench
-	PYTHONPATH=functions/inference:. $(PY) bench/handler_latency.py
+	$(PY) bench/run.py
+
+# ---- SAM ------------------------------------------------------------------------------------
+SAM_ENV := PATH=$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0
+
+.PHONY: build
+build: venv ## sam build (host build: python3.13 from .venv; layers via their Makefiles) + size report
+	$(SAM_ENV) sam build
+	bash local/size-report.sh
+
+.PHONY: validate
+validate: venv ## sam validate --lint and cfn-lint
+	$(SAM_ENV) sam validate --lint
+	$(VENV)/bin/cfn-lint template.yaml
+
+.PHONY: sam-local
+sam-local: venv ## sam build, Redis on a docker network, sam local start-api (warm) on :3000
+	$(SAM_ENV) bash local/sam-local.sh
+
+.PHONY: standin-image
+standin-image: ## Build the offline stand-in Lambda python3.13 + Redis images (no registry needed)
+	bash local/build-standin-image.sh
+
+.PHONY: rehearsal
+rehearsal: venv ## Local rehearsal of an alias rollout: moto + sam local start-lambda per version + gateway
+	$(SAM_ENV) $(PY) -m local.rehearsal up
+
+.PHONY: clean
+clean: ## Remove build output and caches (keeps the virtualenvs)
+	rm -rf .aws-sam .pytest_cache .ruff_cache .hypothesis bench/results

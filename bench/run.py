@@ -1,0 +1,67 @@
+"""`make bench`: every figure in one run, written to bench/results/ (JSON + PNG) and printed.
+
+  1. warm path through the real handler (bench/handler_latency.py): MISS, HIT from Redis, HIT from
+     the in-process tier, beside the model's own predict and one Redis GET; batch throughput
+  2. cold start, ours beside a naive eager baseline (bench/cold_start.py), with peak RSS
+  3. a bounded loopback load run against the local server (bench/load.py)
+  4. deployment size (function + layers, unzipped) if `sam build` output exists
+
+Ratios, not absolute times, are the targets: they hold on a noisy machine because numerator and
+denominator are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def run(title: str, args: list[str]) -> None:
+    print(f"\n=== {title} ===", flush=True)
+    subprocess.run([sys.executable, *args], cwd=ROOT, check=True)
+
+
+def plot(samples: dict[str, list[float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    names = list(samples)
+    ax.boxplot([samples[name] for name in names], showfliers=False)
+    ax.set_xticks(range(1, len(names) + 1), names)
+    ax.set_yscale("log")
+    ax.set_ylabel("milliseconds (log scale)")
+    ax.set_title("Warm-path latency through the Lambda handler, beside its floors")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    warm = RESULTS / "warm.json"
+    cold = RESULTS / "cold_start.json"
+    run("warm path (handler, real Redis)", ["bench/handler_latency.py", "--requests", "400", "--json", str(warm)])
+    run("cold start", ["bench/cold_start.py", "--runs", "7", "--json", str(cold)])
+    run("load (local server, 8 clients x 250 requests)", ["bench/load.py", "--clients", "8", "--requests", "250"])
+    if (ROOT / ".aws-sam" / "build" / "template.yaml").is_file():
+        print("\n=== deployment size ===", flush=True)
+        subprocess.run(["bash", "local/size-report.sh"], cwd=ROOT, check=True)
+    else:
+        print("\n(deployment size: run `make build` first)")
+    report = json.loads(warm.read_text())
+    plot(report.pop("samples_ms"), RESULTS / "warm_latency.png")
+    summary = {"warm": report, "cold_start": json.loads(cold.read_text())}
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}/summary.json and warm_latency.png")
+
+
+if __name__ == "__main__":
+    main()
