@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -98,6 +99,48 @@ Ctrl-C stops everything (containers, sam, moto_server).""",
 def up(args: argparse.Namespace) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sentiment-rehearsal-"))
     workdir.mkdir(parents=True, exist_ok=True)
+
+    # SIGINT (Ctrl-C) and SIGTERM (CI, `kill`): while starting, abort the start (what already runs is
+    # stopped); while running, end the wait below; while stopping, ignored so the teardown completes.
+    phase = "starting"
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal phase
+        if phase == "starting":
+            phase = "stopping"
+            raise KeyboardInterrupt
+        if phase == "running":
+            phase = "stopping"
+            stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        options = _options(args, workdir)
+        print(f"starting (logs in {workdir}) ...", flush=True)
+        with Rehearsal(options) as rehearsal:
+            _print_ready(rehearsal, _rollout_env(workdir, rehearsal))
+            if args.ready_file:
+                tmp = args.ready_file.with_suffix(".tmp")
+                tmp.write_text(json.dumps(rehearsal.describe(), indent=2))
+                tmp.replace(args.ready_file)  # atomic: a reader never sees half a file
+            if phase == "starting":
+                phase = "running"
+                stop.wait()
+            phase = "stopping"
+            print("stopping ...", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted; stopped", flush=True)
+        return 130
+    finally:
+        if args.template is None:
+            shutil.rmtree(workdir / "build", ignore_errors=True)  # the ~200 MB build copy; logs stay
+    print(f"stopped (logs kept in {workdir})", flush=True)
+    return 0
+
+
+def _options(args: argparse.Namespace, workdir: Path) -> Options:
     template = args.template
     if template is None:
         if args.build or not BUILT_TEMPLATE.is_file():
@@ -114,35 +157,7 @@ def up(args: argparse.Namespace) -> int:
     )
     if args.docker_network:
         options.docker_network = args.docker_network
-
-    # SIGTERM (CI, `kill`) and SIGINT (Ctrl-C) both end the wait below and run the teardown.
-    # While starting, they interrupt the start (Rehearsal.__enter__ then stops what already runs).
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if stop.is_set() or not ready.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    ready = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-    print(f"starting (logs in {workdir}) ...", flush=True)
-    try:
-        with Rehearsal(options) as rehearsal:
-            ready.set()
-            _print_ready(rehearsal, _rollout_env(workdir, rehearsal))
-            if args.ready_file:
-                tmp = args.ready_file.with_suffix(".tmp")
-                tmp.write_text(json.dumps(rehearsal.describe(), indent=2))
-                tmp.replace(args.ready_file)  # atomic: a reader never sees half a file
-            stop.wait()
-            print("stopping ...", flush=True)
-    except KeyboardInterrupt:
-        print("interrupted; stopped", flush=True)
-        return 130
-    print("stopped", flush=True)
-    return 0
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
