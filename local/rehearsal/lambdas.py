@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -155,7 +156,26 @@ class LocalLambda:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        release_build_lock(self.process.pid)
         self.process = None
+
+
+def release_build_lock(pid: int) -> None:
+    """Release the image-build lock a stopped sam process may still hold.
+
+    sam local (1.170) serialises image builds across processes with a lock file in the temp folder that
+    holds the builder's pid; a sam stopped mid-build leaves it behind, and every later `sam local` (any
+    project on the machine) then waits up to 5 minutes for it (seen: 194 s). Only our own pid's lock.
+    """
+    for lock in Path(tempfile.gettempdir()).glob("*.building.lock"):
+        try:
+            if lock.read_text().split("\n", 1)[0].strip() != str(pid):
+                continue
+            # "failed": a waiter then builds the image itself instead of trusting a half-built one
+            lock.with_suffix(".status").write_text(f"failed\n{time.time()}")
+            lock.unlink()
+        except OSError:
+            continue
 
 
 def new_local_lambda(version: str, workdir: Path) -> LocalLambda:
