@@ -169,3 +169,30 @@ def test_server_errors_are_counted_per_function_version(load_handler, lambda_con
     assert len(documents) == 1
     assert documents[0]["function_version"] == "7"
     assert json.loads(response["body"])["error"] == "model_unavailable"
+
+
+def test_snapstart_hooks_warm_the_default_model_and_reconnect_redis(
+    load_handler, lambda_context, monkeypatch, redis_server
+):
+    import sys
+    import types
+
+    hooks: dict[str, list] = {"before": [], "after": []}
+    fake = types.ModuleType("snapshot_restore_py")
+    fake.register_before_snapshot = hooks["before"].append
+    fake.register_after_restore = hooks["after"].append
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake)
+    handler = load_handler(REDIS_URL=redis_server.url, CACHE_LOCAL_ENTRIES="0")
+    service = handler.app.state.service
+    assert len(hooks["before"]) == 1 and len(hooks["after"]) == 1
+    assert service.registry.loaded_versions() == []
+    hooks["before"][0]()
+    assert service.registry.loaded_versions() == ["v1"]
+    event = _rest_event("/predict", "POST", body=json.dumps({"text": "restored from a snapshot"}))
+    assert json.loads(handler.lambda_handler(event, lambda_context)["body"])["cache"] == "MISS"
+    pool = service.cache.shared._client.connection_pool
+    assert any(connection._sock is not None for connection in pool._available_connections)
+    hooks["after"][0]()
+    # Every socket from before the snapshot is closed; the next request opens a fresh one and hits.
+    assert all(connection._sock is None for connection in pool._available_connections)
+    assert json.loads(handler.lambda_handler(event, lambda_context)["body"])["cache"] == "HIT"

@@ -144,6 +144,11 @@ class RedisCache:
 
         return self._call(write) is not None
 
+    def reconnect(self) -> None:
+        """Drop every pooled connection (they are dead after a SnapStart restore) and start afresh."""
+        self._client.connection_pool.disconnect()
+        self.breaker.record_success()
+
     def ping(self) -> bool:
         return self._call(self._client.ping) is not None
 
@@ -197,6 +202,10 @@ class TieredCache:
         if not shared:
             return False  # the caller's read of the shared tier just failed: skip it, do not wait twice
         return self.shared.set_many(items)
+
+    def reconnect(self) -> None:
+        if self.shared is not None:
+            self.shared.reconnect()
 
     def status(self) -> dict[str, Any]:
         if self.shared is None:

@@ -15,6 +15,27 @@ from serving.observability import logger, metrics, record_server_error, traced_h
 
 app = build_app()  # at import: configuration errors fail the init, models load once per instance
 _asgi = Mangum(app, lifespan="off")  # "auto" would run startup hooks on every invocation
+_service = app.state.service
+
+
+def _before_snapshot() -> None:
+    # SnapStart: have the default model in memory when the snapshot is taken, so no restored
+    # instance pays the import and load on its first request.
+    _service.router.resolve(None)
+
+
+def _after_restore() -> None:
+    # A snapshot may be restored many times: sockets opened before it are dead in every copy.
+    _service.cache.reconnect()
+
+
+try:  # the SnapStart hook library ships in Lambda's managed Python runtimes only
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+except ImportError:
+    pass
+else:
+    register_before_snapshot(_before_snapshot)
+    register_after_restore(_after_restore)
 
 
 def _is_http_event(event: Any) -> bool:
