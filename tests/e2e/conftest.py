@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +36,9 @@ OFFLINE = os.environ.get("SAM_LOCAL_OFFLINE", "").lower() in {"1", "true", "yes"
 STANDIN_IMAGE = os.environ.get("STANDIN_IMAGE", "sentiment-standin/python:3.13-x86_64")
 REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "sentiment-standin/redis:trixie" if OFFLINE else "valkey/valkey:8-alpine")
 LIMIT_BYTES = 250 * 1024 * 1024
+# SAM coordinates concurrent image builds with lock files in the temp folder, shared by every SAM process
+# on the machine: a lock left by a killed process elsewhere stalls an invoke for 5 minutes. Ours are private.
+SAM_TMPDIR = Path(tempfile.gettempdir()) / f"sam-e2e-{os.getpid()}"
 HOW_TO_ENABLE = (
     "start Docker (Debian as root: apt-get install docker.io iptables && local/start-docker.sh); "
     "without registry access also run local/build-standin-image.sh and set SAM_LOCAL_OFFLINE=1 "
@@ -57,6 +61,8 @@ def _run(args: list[str], timeout: float = 60, **kwargs: Any) -> subprocess.Comp
 
 def sam_env() -> dict[str, str]:
     env = dict(os.environ)
+    SAM_TMPDIR.mkdir(parents=True, exist_ok=True)
+    env["TMPDIR"] = str(SAM_TMPDIR)
     env["SAM_CLI_TELEMETRY"] = "0"
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     # python3.13 must resolve for `sam build` (the project venv is 3.13; .python-version covers pyenv)
@@ -74,6 +80,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_sam_tmpdir() -> Iterator[None]:
+    yield
+    shutil.rmtree(SAM_TMPDIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -259,7 +271,11 @@ def _invoke(sam_cli: str, template: Path, event: Path, redis_net: DockerNet) -> 
         "--docker-network", redis_net.network, "--env-vars", str(redis_net.env_file), *offline_args(),
     ]  # fmt: skip
     started = time.monotonic()
-    result = _run(args, timeout=300, cwd=ROOT, env=sam_env(), stdin=subprocess.DEVNULL)
+    try:
+        result = _run(args, timeout=420, cwd=ROOT, env=sam_env(), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as timeout:
+        output = f"{timeout.stdout or ''}{timeout.stderr or ''}"
+        return InvokeResult(event.name, -1, time.monotonic() - started, None, f"timed out after 420 s\n{output}")
     response = None
     for line in reversed(result.stdout.strip().splitlines()):
         try:
