@@ -5,6 +5,8 @@
         |                                      |
     gateway (API Gateway stand-in) --picks a version by weight--> sam local start-lambda, one per version
 
-Modules: control_plane (seed moto), lambdas (start/stop start-lambda), gateway, stack (all together),
-__main__ (CLI: `python -m local.rehearsal up`).
+Modules: control_plane (moto_server, seeded), lambdas (start/stop one start-lambda), events (API Gateway
+proxy event in, proxy answer out), gateway (weighted routing), metrics (per-version Lambda metrics into
+moto), traffic (send requests, tally the split), stack (all of it, started and stopped as one),
+__main__ (CLI: `python -m local.rehearsal up | sample`).
 """
