@@ -77,7 +77,7 @@ standin-image: ## Build the offline stand-in Lambda python3.13 + Redis images (n
 
 .PHONY: rehearsal
 rehearsal: venv ## Local rehearsal of an alias rollout: moto + sam local start-lambda per version + gateway
-	$(SAM_ENV) $(PY) -m local.rehearsal up
+	$(SAM_ENV) $(PY) -m local.rehearsal up --build
 
 .PHONY: clean
 clean: ## Remove build output and caches (keeps the virtualenvs)

@@ -11,6 +11,7 @@ cache_miss_total -> CacheMisses, loaded_model_versions -> LoadedModelVersions.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,9 @@ if _tracing_wanted():
     from aws_lambda_powertools import Tracer
 
     tracer = Tracer(service=SERVICE_NAME)
+
+# /health, /models and /docs publish no metrics; that is expected, not worth a warning per instance.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 _CACHE_METRICS = {"HIT": "CacheHits", "MISS": "CacheMisses", "BYPASS": "CacheBypasses"}
 
