@@ -171,7 +171,9 @@ def redis_net(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> I
             _run(["docker", "rm", "-f", *attached], timeout=120)
         _run(["docker", "network", "rm", network], timeout=30)
         # every `sam local invoke` rebuilds the function image under the same tag: drop the leftovers
+        pruning = time.monotonic()
         _run(["docker", "image", "prune", "-f"], timeout=120)
+        print(f"[e2e] network, containers and dangling images removed (prune {time.monotonic() - pruning:.1f} s)")
 
 
 def _http(
@@ -238,12 +240,14 @@ def local_api(
         print(f"\n[e2e] sam local start-api ready in {time.monotonic() - started:.1f} s on {api.base}")
         yield api
     finally:
+        stopping = time.monotonic()
         _stop(process)
+        print(f"\n[e2e] sam local start-api stopped in {time.monotonic() - stopping:.1f} s")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """Ctrl-C first (SAM then stops its warm containers), then harder."""
-    for sig, wait in ((signal.SIGINT, 60), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+    for sig, wait in ((signal.SIGINT, 20), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):
         if process.poll() is not None:
             return
         try:
