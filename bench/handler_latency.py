@@ -150,6 +150,7 @@ def main() -> None:
     sink = io.StringIO()
     with redis_server() as url:
         import redis
+
         from serving.artifacts import load_model
         from serving.predictor import predict
 

@@ -115,6 +115,7 @@ def settings_env(models_dir: Path, **overrides: str) -> dict[str, str]:
 def make_client(committed_models: Path) -> Callable[..., Any]:
     """Build the real app (same composition as Lambda) with a given environment."""
     from fastapi.testclient import TestClient
+
     from serving.bootstrap import build_app
     from serving.config import load_settings
 

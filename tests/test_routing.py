@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from serving.artifacts import ArtifactError, load_model
 from serving.registry import ModelRegistry
 from serving.routing import ModelUnavailable, Router, canary_bucket

@@ -148,6 +148,7 @@ def build_client(committed_models: Path) -> Callable[..., Any]:
     sleeping. The composition is otherwise exactly bootstrap.build_app's.
     """
     from fastapi.testclient import TestClient
+
     from serving import bootstrap
     from serving.breaker import CircuitBreaker
     from serving.config import load_settings

@@ -36,6 +36,7 @@ def labels(committed_models: Path) -> set[str]:
 def client(committed_models: Path) -> Any:
     """One app for the module (hypothesis calls a test many times); canary on, so routing varies."""
     from fastapi.testclient import TestClient
+
     from serving.bootstrap import build_app
     from serving.config import load_settings
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 import sklearn
-from serving.artifacts import ARTIFACT_FILE, file_sha256, list_versions, load_model
 
+from serving.artifacts import ARTIFACT_FILE, file_sha256, list_versions, load_model
 from training.card import CARD_FILE, CONFUSION_PNG
 from training.corpus import CSV_SHA256
 from training.dataset import SPLIT_SEED

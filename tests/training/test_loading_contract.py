@@ -9,6 +9,7 @@ from pathlib import Path
 
 import joblib
 import pytest
+
 from serving.artifacts import ARTIFACT_FILE, MANIFEST_FILE, ArtifactError, load_model
 
 from .conftest import COMMITTED, VERSIONS

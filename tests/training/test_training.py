@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from serving.artifacts import ARTIFACT_FILE, list_versions, load_model
 
+from serving.artifacts import ARTIFACT_FILE, list_versions, load_model
+from tests.conftest import require
 from training import card, packing
 from training import train as train_module
 from training.bench import SAMPLE_CSV, bench_texts
@@ -28,8 +29,6 @@ from training.corpus import (
 from training.dataset import deduplicate, normalise, rows_sha256, split
 from training.manifest import read_manifest_json
 from training.pipelines import SPECS
-
-from tests.conftest import require
 
 from .conftest import VERSIONS
 
