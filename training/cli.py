@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from serving.artifacts import ArtifactError, is_valid_version, list_versions, load_model
-
 from training import bench
 from training.corpus import DEFAULT_CACHE, Corpus, CorpusError, load_corpus, load_csv_file, write_csv
 from training.pipelines import SPECS

@@ -12,8 +12,9 @@ import joblib
 import numpy
 import scipy
 import sklearn
-from serving.artifacts import MANIFEST_FILE, MANIFEST_SCHEMA_VERSION
 from sklearn.pipeline import Pipeline
+
+from serving.artifacts import MANIFEST_FILE, MANIFEST_SCHEMA_VERSION
 
 # Top-level keys every published manifest has (tests check the committed versions against this).
 REQUIRED_KEYS = (

@@ -33,6 +33,7 @@ def main() -> None:
     start = time.perf_counter()
     import joblib  # noqa: F401
     import sklearn
+
     from serving.artifacts import load_model, read_manifest
 
     # Import the modules the pickle refers to first, so load_ms measures verify + unpickle,

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import sklearn
-from serving.artifacts import ARTIFACT_FILE, file_sha256, load_model
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from serving.artifacts import ARTIFACT_FILE, file_sha256, load_model
 from training import bench, card, manifest, packing
 from training.corpus import Corpus
 from training.dataset import DedupStats, Split, deduplicate, split
