@@ -73,7 +73,12 @@ sam-local: venv ## sam build, Redis on a docker network, sam local start-api (wa
 
 .PHONY: standin-image
 standin-image: ## Build the offline stand-in Lambda python3.13 + Redis images (no registry needed)
+	bash local/start-docker.sh
 	bash local/build-standin-image.sh
+
+.PHONY: size
+size: ## Unzipped function + layers against Lambda's 250 MB (after make build)
+	bash local/size-report.sh
 
 .PHONY: rehearsal
 rehearsal: venv ## Local rehearsal of an alias rollout: moto + sam local start-lambda per version + gateway
