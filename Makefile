@@ -8,6 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+SCAN_VENV := .venv-scan
 MODELS_DIR := layers/models/models
 PYTEST_ARGS ?=
 
@@ -27,8 +28,15 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
 	touch $@
 
+# checkov has its own virtualenv: in .venv it would downgrade boto3/botocore/cachetools/packaging.
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	python3 -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/pip install --quiet -r requirements-scan.txt
+	touch $@
+
 .PHONY: venv
-venv: $(VENV)/.installed $(SAM_VENV)/.installed ## Create the virtualenvs (app + SAM CLI)
+venv: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Create the virtualenvs (app, SAM CLI, scanner)
 
 .PHONY: run
 run: $(VENV)/.installed ## Run the service locally on http://127.0.0.1:8000 (in-process cache; no Docker, no Redis)
@@ -44,6 +52,12 @@ lint: $(VENV)/.installed ## ruff (check + format) and cfn-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
+
+.PHONY: scan
+scan: $(VENV)/.installed $(SCAN_VENV)/.installed ## Security scan of template.yaml: cfn-lint + checkov (offline; skips need a comment)
+	$(VENV)/bin/cfn-lint template.yaml
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(SCAN_VENV)/bin/checkov -f template.yaml --framework cloudformation \
+		--skip-download --compact --quiet
 
 .PHONY: models
 models: $(VENV)/.installed ## Train the model versions that are missing (never overwrites one)
