@@ -101,8 +101,7 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
             BatchItem(label=i.prediction.label, scores=i.prediction.scores, cache=i.cache).model_dump()
             for i in result.items
         ]
-        statuses = {item.cache for item in result.items}
-        cache = statuses.pop() if len(statuses) == 1 else "MIXED"
+        cache = result.cache_summary
         return JSONResponse({**served(request, result, "batch"), "results": results}, headers=headers(result, cache))
 
     @app.get("/models", response_model=ModelsResponse)

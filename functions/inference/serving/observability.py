@@ -92,7 +92,7 @@ def record_predictions(
         "routing": route.routing,
         "fallback": route.routing == "fallback",
         "fallback_reason": route.fallback_reason,
-        "cache": _summarise_cache(result),
+        "cache": result.cache_summary,
         "cache_error": result.cache_error,
         "latency_ms": latency_ms,
         "texts": len(result.items),
@@ -116,11 +116,6 @@ def record_server_error(status: int) -> None:
         metric.add_dimension(name="service", value=SERVICE_NAME)
         metric.add_dimension(name="function_version", value=function_version)
     logger.warning("server error answered", extra={"status": status, "function_version": function_version})
-
-
-def _summarise_cache(result: ServeResult) -> str:
-    statuses = {item.cache for item in result.items}
-    return statuses.pop() if len(statuses) == 1 else "MIXED"
 
 
 def _record_shadow(version: str, shadow_version: str, agreed: int, total: int, error: str | None) -> None:

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
-Routing = Literal["explicit", "default", "canary", "fallback"]
-CacheStatus = Literal["HIT", "MISS", "BYPASS"]
+from serving.routing import Routing
+from serving.service import CacheStatus
 
 
 def _check_text(text: str) -> str:

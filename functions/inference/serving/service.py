@@ -41,6 +41,12 @@ class ServeResult:
     cache_error: bool
     shadow: ShadowResult | None
 
+    @property
+    def cache_summary(self) -> str:
+        """The one cache outcome of every text, or MIXED (a batch with hits and misses)."""
+        statuses = {item.cache for item in self.items}
+        return statuses.pop() if len(statuses) == 1 else "MIXED"
+
 
 class InferenceService:
     def __init__(
