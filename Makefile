@@ -64,7 +64,7 @@ models: $(VENV)/.installed ## Train the model versions that are missing (never o
 	$(PY) -m training train
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Benchmarks: model load/predict, warm path vs floors, cold start, load; writes bench/results/
+bench: $(VENV)/.installed ## Benchmarks: model load/predict, warm path vs floors, cold start, load, sam local (Docker); writes bench/results/
 	$(PY) -m training bench
 	$(PY) bench/run.py
 

@@ -4,7 +4,9 @@
      the in-process tier, beside the model's own predict and one Redis GET; batch throughput
   2. cold start, ours beside a naive eager baseline (bench/cold_start.py), with peak RSS
   3. a bounded loopback load run against the local server (bench/load.py)
-  4. deployment size (function + layers, unzipped) if `sam build` output exists
+  4. latency through `sam local start-api` with warm containers and Redis on a docker network, and the
+     warm function container's memory (bench/sam_local.py; skipped without a Docker engine)
+  5. deployment size (function + layers, unzipped) if `sam build` output exists
 
 Ratios, not absolute times, are the targets: they hold on a noisy machine because numerator and
 denominator are measured in the same run.
@@ -48,9 +50,15 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     warm = RESULTS / "warm.json"
     cold = RESULTS / "cold_start.json"
+    sam_local = RESULTS / "sam_local.json"
+    sam_local.unlink(missing_ok=True)
     run("warm path (handler, real Redis)", ["bench/handler_latency.py", "--requests", "400", "--json", str(warm)])
     run("cold start", ["bench/cold_start.py", "--runs", "7", "--json", str(cold)])
     run("load (local server, 8 clients x 250 requests)", ["bench/load.py", "--clients", "8", "--requests", "250"])
+    run(
+        "sam local start-api (warm containers, Redis)",
+        ["bench/sam_local.py", "--requests", "300", "--json", str(sam_local)],
+    )
     if (ROOT / ".aws-sam" / "build" / "template.yaml").is_file():
         print("\n=== deployment size ===", flush=True)
         subprocess.run(["bash", "local/size-report.sh"], cwd=ROOT, check=True)
@@ -58,7 +66,11 @@ def main() -> None:
         print("\n(deployment size: run `make build` first)")
     report = json.loads(warm.read_text())
     plot(report.pop("samples_ms"), RESULTS / "warm_latency.png")
-    summary = {"warm": report, "cold_start": json.loads(cold.read_text())}
+    summary = {
+        "warm": report,
+        "cold_start": json.loads(cold.read_text()),
+        "sam_local": json.loads(sam_local.read_text()),
+    }
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nwrote {RESULTS.relative_to(ROOT)}/summary.json and warm_latency.png")
 
