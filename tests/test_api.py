@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,3 +240,70 @@ def test_docs_and_openapi(make_client):
     assert {"/predict", "/predict/batch", "/models", "/models/{version}", "/health"} <= set(spec["paths"])
     schema = spec["components"]["schemas"]["PredictRequest"]["properties"]["text"]
     assert schema["maxLength"] == 5000
+
+
+# Requests for /predict and /predict/batch, valid and not: the plain-request path must answer each
+# exactly as FastAPI's generic parameter handling does.
+_EQUIVALENCE_CASES: list[tuple[str, str, bytes, str]] = [
+    ("/predict", "", b'{"text": "I love this system"}', "application/json"),
+    ("/predict", "?model_version=v2", b'{"text": "meh"}', "application/json"),
+    ("/predict", "?model_version=v9", b'{"text": "meh"}', "application/json; charset=utf-8"),
+    ("/predict", "?model_version=v2&model_version=v1&other=x", b'{"text": "meh"}', "application/json"),
+    ("/predict", "?model_version=", b'{"text": "meh"}', "application/json"),
+    ("/predict", "?model_version=v1%0A", b'{"text": "meh"}', "application/json"),
+    ("/predict", "?model_version=x1", b'{"text": ""}', "application/json"),
+    ("/predict", "?model_version=v123456789", b'{"text": "ok"}', "application/json"),
+    ("/predict", "?other=1", b'{"text": "ok"}', "application/vnd.api+json"),
+    ("/predict", "", b'{"text": "ok"}', "text/plain+json"),
+    ("/predict", "", b"", "application/json"),
+    ("/predict", "", b"[]", "application/json"),
+    ("/predict", "", b"null", "application/json"),
+    ("/predict", "", b'{"text": "a", "text": "b"}', "application/json"),
+    ("/predict", "", b'{"text": "a", "extra": 1}', "application/json"),
+    ("/predict", "", b'{"text": 5}', "application/json"),
+    ("/predict", "", b'{"text": "   "}', "application/json"),
+    ("/predict", "", b'{"text": "a\\u0000b"}', "application/json"),
+    ("/predict", "", b'{"text": "\\ud800"}', "application/json"),
+    ("/predict", "", b'{"text": "\\ud83d\\ude00 emoji"}', "application/json"),
+    ("/predict", "", b'{"text": "tab\tinside"}', "application/json"),
+    ("/predict", "", b'{"text": "bad utf-8 \xff"}', "application/json"),
+    ("/predict", "", b'\xef\xbb\xbf{"text": "with a BOM"}', "application/json"),
+    ("/predict", "", '{"text": "utf-16"}'.encode("utf-16"), "application/json"),
+    ("/predict", "", b'{"text": "trailing"} x', "application/json"),
+    ("/predict", "", b'{"text": "' + b"x" * 5001 + b'"}', "application/json"),
+    ("/predict", "", b"[" * 5000 + b"]" * 5000, "application/json"),
+    ("/predict/batch", "", b'{"texts": ["good", "bad"]}', "application/json"),
+    ("/predict/batch", "?model_version=v2", b'{"texts": ["good", "good"]}', "application/json"),
+    ("/predict/batch", "?model_version=v0", b'{"texts": []}', "application/json"),
+    ("/predict/batch", "", b'{"texts": ["ok", " "]}', "application/json"),
+    ("/predict/batch", "", b'{"texts": "not a list"}', "application/json"),
+]
+
+
+def _comparable(response: Any) -> tuple[int, dict[str, str], Any]:
+    headers = {k: v for k, v in response.headers.items() if k != "x-request-id"}
+    try:
+        body = response.json()
+    except ValueError:
+        return response.status_code, headers, response.text
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in {"latency_ms", "request_id"}}
+        headers.pop("content-length", None)  # latency_ms and request_id vary in length
+    return response.status_code, headers, body
+
+
+def test_plain_requests_are_answered_as_fastapi_would(make_client, monkeypatch):
+    from fastapi.routing import APIRoute
+
+    from serving import api
+
+    fast = make_client()
+    monkeypatch.setattr(api.PlainJSONRoute, "get_route_handler", APIRoute.get_route_handler)
+    generic = make_client()
+    for path, query, body, content_type in _EQUIVALENCE_CASES:
+        for _ in range(2):  # a MISS, then a HIT
+            answers = [
+                _comparable(client.post(path + query, content=body, headers={"Content-Type": content_type}))
+                for client in (fast, generic)
+            ]
+            assert answers[0] == answers[1], (path, query, body[:60], content_type)

@@ -2,21 +2,33 @@
 
 Endpoints are ``async def`` on purpose: the work is CPU-bound and short, and a Lambda
 instance serves one request at a time, so running inline skips a thread hand-off per call.
+
+The two predict endpoints are declared like any FastAPI endpoint (their models make the
+OpenAPI document), but served by ``PlainJSONRoute``: a plain request skips FastAPI's generic
+parameter solving, anything else takes FastAPI's own path. Their answers are serialised once,
+straight to bytes.
 """
 
+import inspect
+import json
+import re
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.artifacts import VERSION_PATTERN, ArtifactError
 from serving.config import Settings
-from serving.middleware import RequestContextMiddleware
+from serving.middleware import RequestContextMiddleware, header
 from serving.observability import logger, record_predictions
 from serving.routing import ModelUnavailable
 from serving.schemas import (
@@ -39,6 +51,8 @@ VersionQuery = Annotated[
     ),
 ]
 VersionPath = Annotated[str, Path(pattern=VERSION_PATTERN, max_length=8)]
+_VERSION_MAX_LENGTH = 8  # VersionQuery's max_length
+_VERSION_RE = re.compile(VERSION_PATTERN)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "Body over the size limit"},
@@ -46,6 +60,91 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Invalid input; the message says what was wrong"},
     503: {"model": ErrorResponse, "description": "The default model cannot be served"},
 }
+
+
+# Starlette's JSONResponse.render, with the encoder built once instead of per response.
+_encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_CONTENT_TYPE_JSON = (b"content-type", b"application/json")
+
+
+class _JSONBytes(Response):
+    """A 200 JSON answer from pre-serialised bytes: the same status, body and headers (in the same
+    order) as ``JSONResponse(content, headers=...)``, without its per-response header building."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, headers: tuple[tuple[bytes, bytes], ...]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        self.raw_headers = [*headers, (b"content-length", str(len(body)).encode()), _CONTENT_TYPE_JSON]
+
+
+@cache
+def _answer_headers(model_version: str, cache_status: str) -> tuple[tuple[bytes, bytes], ...]:
+    # A handful of combinations per instance (versions x cache outcomes): encoded once each.
+    return ((b"x-model-version", model_version.encode("latin-1")), (b"x-cache", cache_status.encode("latin-1")))
+
+
+_NOT_PLAIN: Any = object()
+
+
+def _plain_version(scope: dict[str, Any]) -> str | None:
+    """``model_version`` from a query string FastAPI would accept as is, else ``_NOT_PLAIN``.
+
+    Stricter than (never looser than) VersionQuery, so a value taken here is the value
+    FastAPI would have passed; anything else goes to FastAPI, which says what is wrong.
+    """
+    query_string = scope.get("query_string")
+    if not query_string:
+        return None
+    value = QueryParams(query_string).get("model_version")  # FastAPI's reading: the last value
+    if value is None:
+        return None
+    if len(value) <= _VERSION_MAX_LENGTH and _VERSION_RE.fullmatch(value):
+        return value
+    return _NOT_PLAIN
+
+
+def _is_json_content_type(value: str | None) -> bool:
+    # FastAPI parses a body as JSON when its main type is application and its subtype json or *+json.
+    if value is None:
+        return False
+    content_type = value.split(";", 1)[0].strip().lower()
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json") and content_type.count("/") == 1
+    )
+
+
+class PlainJSONRoute(APIRoute):
+    """Serves plain requests without FastAPI's generic parameter solving; the rest as FastAPI would.
+
+    For an endpoint ``(body: Model, request: Request, model_version: VersionQuery)``: a request
+    is plain when its JSON body passes ``Model.model_validate_json`` on the raw bytes and its
+    query string has no ``model_version`` or a well-formed one. Then the endpoint gets exactly
+    the values FastAPI would have given it. Anything else (invalid JSON or fields, a bad version,
+    another content type) takes FastAPI's own handler, so every 4xx is FastAPI's, unchanged.
+    The endpoint must return a ``Response``.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        generic = super().get_route_handler()
+        endpoint = self.endpoint
+        model: type[BaseModel] = inspect.signature(endpoint).parameters["body"].annotation
+
+        async def handle(request: Request) -> Response:
+            scope = request.scope
+            version = _plain_version(scope)
+            if version is not _NOT_PLAIN and _is_json_content_type(header(scope, b"content-type")):
+                try:
+                    body = model.model_validate_json(await request.body())
+                except ValidationError:
+                    pass
+                else:
+                    return await endpoint(body=body, request=request, model_version=version)  # type: ignore[no-any-return]
+            return await generic(request)
+
+        return handle
 
 
 def create_app(settings: Settings, service: InferenceService, function_version: str) -> FastAPI:
@@ -73,12 +172,11 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
             "function_version": function_version,
         }
 
-    def headers(result: ServeResult, cache: str) -> dict[str, str]:
-        return {"X-Model-Version": result.route.version, "X-Cache": cache}
+    client_header = settings.client_id_header.encode("latin-1")
 
-    @app.post("/predict", response_model=PredictResponse, responses=_ERRORS)
-    async def predict(body: PredictRequest, request: Request, model_version: VersionQuery = None) -> JSONResponse:  # type: ignore[valid-type]
-        client_key = request.headers.get(settings.client_id_header)
+    # response_model and responses document the answers; the endpoints serialise them themselves.
+    async def predict(body: PredictRequest, request: Request, model_version: VersionQuery = None) -> Response:  # type: ignore[valid-type]
+        client_key = header(request.scope, client_header)
         result = service.predict([body.text], model_version, client_key)  # type: ignore[attr-defined]
         item = result.items[0]
         payload = {
@@ -87,22 +185,34 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
             "scores": item.prediction.scores,
             "cache": item.cache,
         }
-        return JSONResponse(payload, headers=headers(result, item.cache))
+        return _JSONBytes(_encode_json(payload).encode(), _answer_headers(result.route.version, item.cache))
 
-    @app.post("/predict/batch", response_model=BatchPredictResponse, responses=_ERRORS)
     async def predict_batch(
         body: BatchPredictRequest,  # type: ignore[valid-type]
         request: Request,
         model_version: VersionQuery = None,
-    ) -> JSONResponse:
-        client_key = request.headers.get(settings.client_id_header)
+    ) -> Response:
+        client_key = header(request.scope, client_header)
         result = service.predict(body.texts, model_version, client_key)  # type: ignore[attr-defined]
         results = [
             BatchItem(label=i.prediction.label, scores=i.prediction.scores, cache=i.cache).model_dump()
             for i in result.items
         ]
-        cache = result.cache_summary
-        return JSONResponse({**served(request, result, "batch"), "results": results}, headers=headers(result, cache))
+        payload = {**served(request, result, "batch"), "results": results}
+        return _JSONBytes(_encode_json(payload).encode(), _answer_headers(result.route.version, result.cache_summary))
+
+    for path, endpoint, response_model in (
+        ("/predict", predict, PredictResponse),
+        ("/predict/batch", predict_batch, BatchPredictResponse),
+    ):
+        app.router.add_api_route(
+            path,
+            endpoint,
+            methods=["POST"],
+            response_model=response_model,
+            responses=_ERRORS,
+            route_class_override=PlainJSONRoute,
+        )
 
     @app.get("/models", response_model=ModelsResponse)
     async def models() -> dict[str, Any]:

@@ -48,7 +48,8 @@ def stage_prefix(scope: Scope) -> str:
     return ""
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a header (``name`` in lower case), as Starlette's ``Headers.get``."""
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             return value.decode("latin-1")
@@ -111,7 +112,7 @@ class RequestContextMiddleware:
                 await _send_error(send_with_request_id, 500, "internal_error", message, request_id)
 
     def _refuse_content_type(self, scope: Scope) -> tuple[int, str, str] | None:
-        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if content_type == "application/json" or content_type.endswith("+json"):
             return None
         shown = content_type or "none"
@@ -123,7 +124,7 @@ class RequestContextMiddleware:
             "payload_too_large",
             f"request body exceeds the limit of {self.max_body_bytes} bytes",
         )
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             return b"", too_large
         chunks: list[bytes] = []
