@@ -136,8 +136,9 @@ class PlainJSONRoute(APIRoute):
             scope = request.scope
             version = _plain_version(scope)
             if version is not _NOT_PLAIN and _is_json_content_type(header(scope, b"content-type")):
+                raw = scope.get("state", {}).get("body")  # read once by RequestContextMiddleware
                 try:
-                    body = model.model_validate_json(await request.body())
+                    body = model.model_validate_json(raw if raw is not None else await request.body())
                 except ValidationError:
                     pass
                 else:
@@ -153,6 +154,9 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
         title="Sentiment inference",
         version="1.0.0",
         description="Versioned sentiment models behind a cache, with canary and fallback routing.",
+        # Traces, metrics and logs are Powertools' (X-Ray, EMF, JSON lines). FastAPI's own OpenTelemetry
+        # hooks would stay idle (no provider is configured) but still check for one on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.service = service  # for operators' tooling and tests; requests use the closure
 
@@ -232,6 +236,9 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
         report = {**service.health(), "function_version": function_version}
         return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
 
+    # Routes are matched by a scan in order: the predict routes first. No two routes share a path, so
+    # the order decides nothing else (and the OpenAPI document keeps its order).
+    app.router.routes.sort(key=lambda route: not isinstance(route, PlainJSONRoute))
     _install_error_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,

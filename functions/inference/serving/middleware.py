@@ -5,7 +5,8 @@ For every request it:
   exposes it as ``X-Request-Id`` and as the logger's correlation id;
 - starts the latency clock;
 - sets ``root_path`` from the API Gateway stage, so /docs works under e.g. /Prod/docs;
-- refuses bodies over the size limit (413) and non-JSON bodies (415) before any parsing.
+- refuses bodies over the size limit (413) and non-JSON bodies (415) before any parsing;
+  the body it read is replayed to the app and also left in ``state["body"]`` (read once).
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ class RequestContextMiddleware:
                 status, code, message = refusal
                 await _send_error(send_with_request_id, status, code, message, request_id)
                 return
-            receive = _replay(body or b"")
+            state["body"] = body = body or b""
+            receive = _replay(body)
         try:
             await self.app(scope, receive, send_with_request_id)
         except Exception as exc:

@@ -10,6 +10,7 @@ cache_miss_total -> CacheMisses, loaded_model_versions -> LoadedModelVersions.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Callable
@@ -24,7 +25,23 @@ if TYPE_CHECKING:
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "sentiment-inference")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SentimentInference")
 
-logger = Logger(service=SERVICE_NAME)
+# Powertools tries json.loads on every string message (a JSON message becomes structured). A message
+# that starts with a letter no JSON value starts with cannot parse: fail it without the attempt.
+_JSON_STARTS = frozenset('{["-0123456789tfnNI \t\n\r')
+
+
+def _loads_message(message: str) -> Any:
+    if message and message[0] not in _JSON_STARTS:
+        raise ValueError("not JSON")
+    return json.loads(message)
+
+
+logger = Logger(
+    service=SERVICE_NAME,
+    json_deserializer=_loads_message,
+    # Powertools' own serializer settings, with the encoder built once instead of per line.
+    json_serializer=json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False).encode,
+)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE_NAME)
 
 
