@@ -42,16 +42,16 @@ from serving.schemas import (
 )
 from serving.service import InferenceService, ServeResult
 
+_VERSION_MAX_LENGTH = 8
 VersionQuery = Annotated[
     str | None,
     Query(
         pattern=VERSION_PATTERN,
-        max_length=8,
+        max_length=_VERSION_MAX_LENGTH,
         description="Ask for a model version (e.g. v2). If it cannot serve, the default answers (routing=fallback).",
     ),
 ]
-VersionPath = Annotated[str, Path(pattern=VERSION_PATTERN, max_length=8)]
-_VERSION_MAX_LENGTH = 8  # VersionQuery's max_length
+VersionPath = Annotated[str, Path(pattern=VERSION_PATTERN, max_length=_VERSION_MAX_LENGTH)]
 _VERSION_RE = re.compile(VERSION_PATTERN)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
