@@ -93,7 +93,7 @@ def test_unknown_version_falls_back_visibly(make_client):
 
 
 def test_tampered_version_falls_back_with_reason(make_client, models_copy: Path):
-    artifact = models_copy / "v2" / "model.joblib"
+    artifact = models_copy / "v2" / "model.ltm"
     data = bytearray(artifact.read_bytes())
     data[len(data) // 2] ^= 0x01
     artifact.write_bytes(bytes(data))
@@ -105,7 +105,7 @@ def test_tampered_version_falls_back_with_reason(make_client, models_copy: Path)
 
 
 def test_default_model_broken_is_503_not_500(make_client, models_copy: Path):
-    (models_copy / "v1" / "model.joblib").unlink()
+    (models_copy / "v1" / "model.ltm").unlink()
     client = make_client(models_copy)
     response = client.post("/predict", json={"text": "hello"})
     assert response.status_code == 503

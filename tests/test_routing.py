@@ -69,7 +69,7 @@ def test_explicit_version_wins_over_the_canary(make_client):
 
 
 def test_broken_canary_falls_back_to_default(make_client, models_copy: Path):
-    (models_copy / "v2" / "model.joblib").write_bytes(b"not a pickle")
+    (models_copy / "v2" / "model.ltm").write_bytes(b"not a model file")
     body = (
         make_client(models_copy, CANARY_VERSION="v2", CANARY_PERCENT="100").post("/predict", json={"text": "x"}).json()
     )
@@ -110,7 +110,7 @@ def test_concurrent_first_requests_load_a_version_once(committed_models: Path):
 
 def test_failed_load_is_retried_after_a_pause_so_a_fixed_artifact_heals(models_copy: Path, committed_models: Path):
     now = [0.0]
-    artifact = models_copy / "v2" / "model.joblib"
+    artifact = models_copy / "v2" / "model.ltm"
     good = artifact.read_bytes()
     artifact.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
     registry = ModelRegistry(models_copy, retry_after_seconds=10, clock=lambda: now[0])

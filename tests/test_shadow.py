@@ -48,7 +48,7 @@ def test_shadow_agreement_metric_has_both_versions_as_dimensions(make_client, se
 
 
 def test_broken_shadow_never_changes_the_answer(make_client, models_copy: Path, service_output):
-    (models_copy / "v2" / "model.joblib").write_bytes(b"garbage")
+    (models_copy / "v2" / "model.ltm").write_bytes(b"garbage")
     expected = make_client(models_copy).post("/predict", json={"text": TEXTS[0]}).json()
     response = make_client(models_copy, SHADOW_VERSION="v2").post("/predict", json={"text": TEXTS[0]})
     assert response.status_code == 200

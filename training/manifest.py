@@ -23,10 +23,12 @@ REQUIRED_KEYS = (
     "created",
     "summary",
     "artifact",
+    "reference",
     "runtime",
     "labels",
     "data",
     "pipeline",
+    "parity",
     "metrics",
     "benchmark",
     "targets",
@@ -34,7 +36,7 @@ REQUIRED_KEYS = (
 
 
 def runtime_versions() -> dict[str, str]:
-    """Library versions the artifact was built with; the service refuses another sklearn minor."""
+    """Library versions the model was trained with (the served file needs none of them)."""
     return {
         "python": platform.python_version(),
         "scikit_learn": sklearn.__version__,
@@ -71,6 +73,7 @@ def base_manifest(
     version: str,
     summary: str,
     artifact: dict[str, Any],
+    reference: dict[str, Any],
     labels: list[str],
     data: dict[str, Any],
     pipeline: dict[str, Any],
@@ -83,6 +86,7 @@ def base_manifest(
         "created": utc_now(),
         "summary": summary,
         "artifact": artifact,
+        "reference": reference,
         "runtime": runtime_versions(),
         "labels": labels,
         "data": data,
@@ -91,8 +95,10 @@ def base_manifest(
     }
 
 
-def finalise(base: dict[str, Any], metrics: dict[str, Any], benchmark: dict[str, Any]) -> dict[str, Any]:
-    manifest = {**base, "metrics": metrics, "benchmark": benchmark}
+def finalise(
+    base: dict[str, Any], metrics: dict[str, Any], benchmark: dict[str, Any], parity: dict[str, Any]
+) -> dict[str, Any]:
+    manifest = {**base, "parity": parity, "metrics": metrics, "benchmark": benchmark}
     manifest["targets"] = {**base["targets"], "met": targets_met(manifest)}
     return {key: manifest[key] for key in REQUIRED_KEYS}  # stable key order
 

@@ -21,8 +21,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from serving.artifacts import ARTIFACT_FILE, file_sha256, load_model
-from training import bench, card, manifest, packing
+from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, file_sha256, load_model
+from serving.linear_text import FORMAT
+from training import bench, card, export, manifest, packing
 from training.corpus import Corpus
 from training.dataset import DedupStats, Split, deduplicate, split
 from training.evaluate import evaluate
@@ -31,6 +32,10 @@ from training.pipelines import VersionSpec
 
 class VersionExistsError(RuntimeError):
     """Refusal to overwrite a version folder: a published version is immutable."""
+
+
+class ParityError(RuntimeError):
+    """The served file does not reproduce the fitted pipeline: nothing is published."""
 
 
 def prepare(corpus: Corpus) -> tuple[Split, DedupStats]:
@@ -88,15 +93,23 @@ def train_version(
     try:
         version_dir = staging / spec.version
         version_dir.mkdir()
+        reference = version_dir / REFERENCE_FILE
+        packing.dump(pipeline, reference, compress=spec.compress)
         artifact = version_dir / ARTIFACT_FILE
-        packing.dump(pipeline, artifact, compress=spec.compress)
+        artifact.write_bytes(export.export(pipeline))
         base = manifest.base_manifest(
             version=spec.version,
             summary=spec.summary,
             artifact={
                 "file": ARTIFACT_FILE,
+                "format": FORMAT,
                 "sha256": file_sha256(artifact),
                 "size_bytes": artifact.stat().st_size,
+            },
+            reference={
+                "file": REFERENCE_FILE,
+                "sha256": file_sha256(reference),
+                "size_bytes": reference.stat().st_size,
                 "joblib_compress": spec.compress,
                 "vocabulary_packed": True,  # see training/packing.py
             },
@@ -106,17 +119,23 @@ def train_version(
             targets=asdict(spec.targets),
         )
         manifest.write_manifest(version_dir, base)
-        # Evaluate the bytes that will be served, loaded through the service's own verified path.
+        # Evaluate the bytes that will be served, loaded through the service's own verified path,
+        # and publish only if they reproduce the fitted pipeline on every test text.
         loaded = load_model(staging, spec.version)
-        predicted = loaded.pipeline.predict([row.text for row in data.test])
-        metrics = evaluate([row.label for row in data.test], list(predicted), base["labels"])
+        test_texts = [row.text for row in data.test]
+        agreement = export.parity(pipeline, loaded.model, test_texts)
+        log(f"{spec.version}: parity {agreement['labels_equal']}/{agreement['texts']} labels, "
+            f"max probability difference {agreement['max_abs_probability_diff']:.1e}")  # fmt: skip
+        if not agreement["passed"]:
+            raise ParityError(f"{spec.version}: the served file does not reproduce the pipeline: {agreement}")
+        metrics = evaluate([row.label for row in data.test], loaded.model.predict(test_texts), base["labels"])
         log(f"{spec.version}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}")
         figures = bench.measure(staging, spec.version, runs=bench_runs)
         log(
             f"{spec.version}: {base['artifact']['size_bytes'] / 1e6:.2f} MB, load {figures['load_ms']:.1f} ms, "
             f"predict one {figures['predict_one_ms']:.3f} ms"
         )
-        final = manifest.finalise(base, metrics, figures)
+        final = manifest.finalise(base, metrics, figures, agreement)
         manifest.write_manifest(version_dir, final)
         card.write_card(version_dir, final)
         if target.exists():  # someone published it while we trained

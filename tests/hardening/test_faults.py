@@ -274,20 +274,20 @@ def _flip_a_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _wrong_runtime(path: Path) -> None:
+def _future_format(path: Path) -> None:
     manifest = json.loads(path.read_text())
-    manifest["runtime"]["scikit_learn"] = "0.1.0"
+    manifest["artifact"]["format"] = "linear-text/2"
     path.write_text(json.dumps(manifest))
 
 
 BREAKAGES = {
     # name: (file, how, private reason in logs, public reason in the answer)
-    "artifact-missing": ("model.joblib", Path.unlink, "missing", "is not available"),
-    "artifact-tampered": ("model.joblib", _flip_a_byte, "tampered", "failed integrity verification"),
-    "artifact-truncated": ("model.joblib", lambda p: p.write_bytes(p.read_bytes()[:-7]), "tampered", "integrity"),
+    "artifact-missing": ("model.ltm", Path.unlink, "missing", "is not available"),
+    "artifact-tampered": ("model.ltm", _flip_a_byte, "tampered", "failed integrity verification"),
+    "artifact-truncated": ("model.ltm", lambda p: p.write_bytes(p.read_bytes()[:-7]), "tampered", "integrity"),
     "manifest-missing": ("manifest.json", Path.unlink, "missing", "is not available"),
     "manifest-corrupt": ("manifest.json", lambda p: p.write_text("{"), "corrupt", "failed to load"),
-    "runtime-incompatible": ("manifest.json", _wrong_runtime, "incompatible", "is incompatible"),
+    "format-incompatible": ("manifest.json", _future_format, "incompatible", "is incompatible"),
 }
 
 
@@ -374,7 +374,7 @@ def test_tampered_default_never_serves_answers_already_in_the_shared_cache(make_
     text = {"text": "the screen cracked on day two"}
     healthy = make_client(REDIS_URL=redis_server.url, CACHE_LOCAL_ENTRIES="0")
     assert healthy.post("/predict", json=text).json()["cache"] == "MISS"  # a v1 answer now sits in Redis
-    _flip_a_byte(models_copy / "v1" / "model.joblib")
+    _flip_a_byte(models_copy / "v1" / "model.ltm")
     broken = make_client(models_copy, REDIS_URL=redis_server.url, CACHE_LOCAL_ENTRIES="0")
     check_error(broken.post("/predict", json=text), 503)
 

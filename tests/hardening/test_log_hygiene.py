@@ -115,7 +115,7 @@ def _url(port: int, password: str) -> str:
 def test_no_text_secret_or_redis_password_in_logs_on_any_path(
     load_handler, lambda_context, models_copy: Path, password_redis, everything_emitted, redis_state: str
 ):
-    (models_copy / "v2" / "model.joblib").write_bytes(b"tampered")  # every v2 request falls back
+    (models_copy / "v2" / "model.ltm").write_bytes(b"tampered")  # every v2 request falls back
     password = {"up": REDIS_PASSWORD, "wrong-password": REDIS_PASSWORD + "-wrong", "down": REDIS_PASSWORD}[redis_state]
     port = free_port() if redis_state == "down" else password_redis.port
     handler = load_handler(MODELS_DIR=str(models_copy), REDIS_URL=_url(port, password), SHADOW_VERSION="v2")
@@ -137,7 +137,7 @@ def test_no_text_secret_or_redis_password_in_logs_on_any_path(
 
 
 def test_default_model_unavailable_logs_no_text(load_handler, lambda_context, models_copy: Path, everything_emitted):
-    (models_copy / "v1" / "model.joblib").unlink()
+    (models_copy / "v1" / "model.ltm").unlink()
     handler = load_handler(MODELS_DIR=str(models_copy))
     for path, body in (("/predict", {"text": SECRET_TEXT}), ("/predict/batch", {"texts": [SECRET_TEXT]})):
         response = handler.lambda_handler(_event("POST", path, json.dumps(body)), lambda_context)

@@ -7,7 +7,8 @@ import re
 import pytest
 import sklearn
 
-from serving.artifacts import ARTIFACT_FILE, file_sha256, list_versions, load_model
+from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, file_sha256, list_versions, load_model
+from serving.linear_text import FORMAT
 from training.card import CARD_FILE, CONFUSION_PNG
 from training.corpus import CSV_SHA256
 from training.dataset import SPLIT_SEED
@@ -29,10 +30,14 @@ def test_manifest_schema(version: str) -> None:
     assert set(REQUIRED_KEYS) <= set(raw), f"missing {set(REQUIRED_KEYS) - set(raw)}"
     assert raw["version"] == version
 
-    artifact = folder / ARTIFACT_FILE
-    assert raw["artifact"]["sha256"] == file_sha256(artifact)
-    assert raw["artifact"]["size_bytes"] == artifact.stat().st_size
+    for section, name in (("artifact", ARTIFACT_FILE), ("reference", REFERENCE_FILE)):
+        path = folder / name
+        assert raw[section]["file"] == name
+        assert raw[section]["sha256"] == file_sha256(path)
+        assert raw[section]["size_bytes"] == path.stat().st_size
+    assert raw["artifact"]["format"] == FORMAT
 
+    # The reference pickles are unpickled by training and the parity tests: same scikit-learn minor.
     runtime = raw["runtime"]
     assert {"python", "scikit_learn", "numpy", "joblib"} <= set(runtime)
     assert runtime["scikit_learn"].split(".")[:2] == sklearn.__version__.split(".")[:2]
@@ -43,11 +48,16 @@ def test_manifest_schema(version: str) -> None:
     assert HEX64.match(data["test_sha256"])
     assert data["train_rows"] > 0 and data["test_rows"] > 0
 
-    loaded = load_model(COMMITTED, version)  # verifies sha256 + sklearn minor, then compares labels
-    assert list(loaded.manifest.labels) == raw["labels"] == [str(c) for c in loaded.pipeline.classes_]
+    loaded = load_model(COMMITTED, version)  # verifies format, size and sha256, then compares labels
+    assert list(loaded.manifest.labels) == raw["labels"] == list(loaded.model.labels)
+
+    parity = raw["parity"]  # the served file reproduced the pipeline on the whole test split
+    assert parity["passed"] is True
+    assert parity["texts"] == parity["labels_equal"] == data["test_rows"]
+    assert parity["max_abs_probability_diff"] <= parity["tolerance"] <= 1e-9
 
     bench = raw["benchmark"]
-    for key in ("load_ms", "predict_one_ms", "import_ms", "predict_one_p95_ms"):
+    for key in ("load_ms", "predict_one_ms", "import_ms", "predict_one_p95_ms", "reference_predict_one_ms"):
         assert bench[key] > 0
     assert {"params", "steps"} <= set(raw["pipeline"])
     assert all(cls.startswith("sklearn.") for cls in raw["pipeline"]["classes"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.artifacts import ARTIFACT_FILE, list_versions, load_model
+from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, list_versions, load_model
 from tests.conftest import require
 from training import card, packing
 from training import train as train_module
@@ -105,12 +105,14 @@ def test_retraining_reproduces_metrics_and_predictions(sample_runs: tuple[Path, 
     assert first["data"] == second["data"]  # same corpus, dedup, split and test-set hash
     assert first["metrics"] == second["metrics"]  # exact equality, floats included
     assert first["pipeline"] == second["pipeline"]
-    assert first["artifact"]["sha256"] == second["artifact"]["sha256"]  # byte-identical artifacts
+    assert first["artifact"]["sha256"] == second["artifact"]["sha256"]  # byte-identical served files
+    assert first["reference"]["sha256"] == second["reference"]["sha256"]  # and reference pickles
+    assert first["parity"]["passed"] and first["parity"]["texts"] == first["data"]["test_rows"]
 
     texts = bench_texts()
-    a, b = load_model(first_dir, version).pipeline, load_model(second_dir, version).pipeline
+    a, b = load_model(first_dir, version).model, load_model(second_dir, version).model
     np.testing.assert_array_equal(a.predict_proba(texts), b.predict_proba(texts))
-    assert list(a.predict(texts)) == list(b.predict(texts))
+    assert a.predict(texts) == b.predict(texts)
 
 
 def test_sample_run_publishes_complete_versions(sample_runs: tuple[Path, Path]) -> None:
@@ -118,7 +120,7 @@ def test_sample_run_publishes_complete_versions(sample_runs: tuple[Path, Path]) 
     assert list_versions(models_dir) == list(VERSIONS)
     for version in VERSIONS:
         names = {p.name for p in (models_dir / version).iterdir()}
-        assert names == {ARTIFACT_FILE, "manifest.json", card.CARD_FILE, card.CONFUSION_PNG}
+        assert names == {ARTIFACT_FILE, REFERENCE_FILE, "manifest.json", card.CARD_FILE, card.CONFUSION_PNG}
     assert not [p for p in models_dir.parent.iterdir() if p.name.startswith(".staging")]
 
 

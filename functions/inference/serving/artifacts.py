@@ -1,13 +1,14 @@
-"""The model artifact contract: immutable version folders, verified before unpickling.
+"""The model artifact contract: immutable version folders, verified before they are parsed.
 
 Layout (one folder per version, never rewritten once published)::
 
     <models_dir>/<version>/manifest.json   what was trained, on what, and how well it did
-    <models_dir>/<version>/model.joblib    a scikit-learn Pipeline (no project code inside)
+    <models_dir>/<version>/model.ltm       the served model (serving/linear_text.py): numbers, no code
+    <models_dir>/<version>/model.joblib    the scikit-learn pipeline it was exported from; used by
+                                           training and tests, never shipped or loaded at serve time
 
-``load_model`` checks the artifact's size and sha256 against the manifest and the
-scikit-learn minor version against the running one BEFORE ``joblib.load`` runs, so a
-tampered or incompatible pickle is never executed.
+``load_model`` reads the served file once, checks its format, size and sha256 against the
+manifest, and only then parses those same bytes. Nothing is unpickled at serve time.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from serving import linear_text
+
 # A version is "v" followed by a number: it names a folder, so nothing else is allowed.
 VERSION_PATTERN = r"^v[1-9][0-9]{0,3}$"
 _VERSION_RE = re.compile(VERSION_PATTERN)
 
 MANIFEST_FILE = "manifest.json"
-ARTIFACT_FILE = "model.joblib"
-MANIFEST_SCHEMA_VERSION = 1
+ARTIFACT_FILE = "model.ltm"
+REFERENCE_FILE = "model.joblib"
+MANIFEST_SCHEMA_VERSION = 2
 _CHUNK = 1 << 20
 
 
@@ -48,7 +52,7 @@ class Manifest:
     version: str
     sha256: str
     size_bytes: int
-    sklearn_version: str
+    format: str
     labels: tuple[str, ...]
     raw: dict[str, Any]
 
@@ -61,7 +65,7 @@ class Manifest:
 @dataclass(frozen=True)
 class LoadedModel:
     manifest: Manifest
-    pipeline: Any  # sklearn.pipeline.Pipeline; typed loosely so importing this module stays cheap
+    model: linear_text.LinearTextModel
 
 
 def is_valid_version(version: str) -> bool:
@@ -107,7 +111,7 @@ def read_manifest(models_dir: Path, version: str) -> Manifest:
             version=raw["version"],
             sha256=raw["artifact"]["sha256"],
             size_bytes=int(raw["artifact"]["size_bytes"]),
-            sklearn_version=raw["runtime"]["scikit_learn"],
+            format=raw["artifact"]["format"],
             labels=tuple(raw["labels"]),
             raw=raw,
         )
@@ -118,45 +122,38 @@ def read_manifest(models_dir: Path, version: str) -> Manifest:
     return manifest
 
 
-def _minor(version: str) -> tuple[str, ...]:
-    return tuple(version.split(".")[:2])
-
-
-def verify_artifact(models_dir: Path, manifest: Manifest, sklearn_version: str) -> Path:
-    """Check compatibility, size and sha256; return the artifact path if it may be unpickled."""
+def verified_bytes(models_dir: Path, manifest: Manifest) -> bytes:
+    """The served file's bytes, once its format, size and sha256 match the manifest."""
     version = manifest.version
-    if _minor(manifest.sklearn_version) != _minor(sklearn_version):
+    if manifest.format != linear_text.FORMAT:
         raise ArtifactError(
-            version,
-            "incompatible",
-            f"built with scikit-learn {manifest.sklearn_version}, running {sklearn_version}",
+            version, "incompatible", f"format {manifest.format!r}, this service reads {linear_text.FORMAT!r}"
         )
     path = models_dir / version / ARTIFACT_FILE
-    if not path.is_file():
-        raise ArtifactError(version, "missing", f"no artifact at {path}")
-    size = path.stat().st_size
-    if size != manifest.size_bytes:
-        raise ArtifactError(version, "tampered", f"artifact is {size} bytes, manifest says {manifest.size_bytes}")
-    actual = file_sha256(path)
+    try:
+        data = path.read_bytes()  # one read: the bytes checked are the bytes parsed
+    except FileNotFoundError:
+        raise ArtifactError(version, "missing", f"no artifact at {path}") from None
+    except OSError as exc:
+        raise ArtifactError(version, "corrupt", f"artifact unreadable: {exc}") from None
+    if len(data) != manifest.size_bytes:
+        raise ArtifactError(version, "tampered", f"artifact is {len(data)} bytes, manifest says {manifest.size_bytes}")
+    actual = hashlib.sha256(data).hexdigest()
     if actual != manifest.sha256:
         raise ArtifactError(
             version, "tampered", f"artifact sha256 {actual[:16]}... != manifest {manifest.sha256[:16]}..."
         )
-    return path
+    return data
 
 
 def load_model(models_dir: Path, version: str) -> LoadedModel:
-    """Read the manifest, verify the artifact, and only then unpickle it."""
-    import joblib  # deferred: importing joblib/sklearn is the expensive part of a cold start
-    import sklearn
-
+    """Read the manifest, verify the served file, and only then parse it."""
     manifest = read_manifest(models_dir, version)
-    path = verify_artifact(models_dir, manifest, sklearn.__version__)
+    data = verified_bytes(models_dir, manifest)
     try:
-        pipeline = joblib.load(path)
-    except Exception as exc:  # a verified file that still fails to unpickle is corrupt
-        raise ArtifactError(version, "corrupt", f"unpickling failed: {exc}") from None
-    classes = tuple(str(label) for label in getattr(pipeline, "classes_", ()))
-    if classes != manifest.labels:
-        raise ArtifactError(version, "corrupt", f"model labels {classes} differ from manifest {manifest.labels}")
-    return LoadedModel(manifest=manifest, pipeline=pipeline)
+        model = linear_text.decode(data)
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:  # verified, yet unreadable: corrupt
+        raise ArtifactError(version, "corrupt", f"unreadable model file: {exc}") from None
+    if model.labels != manifest.labels:
+        raise ArtifactError(version, "corrupt", f"model labels {model.labels} differ from manifest {manifest.labels}")
+    return LoadedModel(manifest=manifest, model=model)

@@ -136,6 +136,9 @@ class RedisCache:
             return True
 
         def write() -> bool:
+            if len(items) == 1:  # the common single-text case: a plain SET skips the pipeline's overhead
+                ((key, value),) = items.items()
+                return bool(self._client.set(key, value, ex=self._ttl))
             pipe = self._client.pipeline(transaction=False)
             for key, value in items.items():
                 pipe.set(key, value, ex=self._ttl)

@@ -1,4 +1,4 @@
-"""Turning texts into labels and per-label probabilities with a loaded pipeline."""
+"""Turning texts into labels and per-label probabilities with a loaded model."""
 
 from __future__ import annotations
 
@@ -26,16 +26,12 @@ def normalise_text(text: str) -> str:
 
 
 def predict(model: LoadedModel, texts: list[str]) -> list[Prediction]:
-    """One vectorised predict_proba call for all ``texts`` (already normalised)."""
-    from sklearn import config_context  # deferred with the rest of scikit-learn
-
-    # Inputs are strings we built ourselves: skip sklearn's per-call validation work.
-    with config_context(assume_finite=True, skip_parameter_validation=True):
-        probabilities = model.pipeline.predict_proba(texts)
+    """Labels and rounded per-label probabilities for ``texts`` (already normalised)."""
+    probabilities = model.model.predict_proba(texts)
     labels = model.manifest.labels
     predictions = []
     for row in probabilities:
-        scores = {label: round(float(p), _SCORE_DIGITS) for label, p in zip(labels, row, strict=True)}
+        scores = {label: round(p, _SCORE_DIGITS) for label, p in zip(labels, row, strict=True)}
         best = max(range(len(labels)), key=row.__getitem__)
         predictions.append(Prediction(label=labels[best], scores=scores))
     return predictions
