@@ -128,12 +128,12 @@ def batch_throughput(handler: Callable[..., Any], context: Any) -> dict[str, flo
     return {"single_texts_per_s": BATCH / single_s, "batch_texts_per_s": BATCH / batch_s, "speedup": single_s / batch_s}
 
 
-def timed(call: Callable[[], Any], count: int) -> list[float]:
+def timed(call: Callable[[], Any], count: int, clock: Callable[[], float] = time.perf_counter) -> list[float]:
     samples = []
     for _ in range(count):
-        started = time.perf_counter()
+        started = clock()
         call()
-        samples.append((time.perf_counter() - started) * 1000)
+        samples.append((clock() - started) * 1000)
     return samples
 
 

@@ -33,6 +33,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository's `local` package
+from local import processes  # noqa: E402
+
 SERVICE_DIR = ROOT / "functions" / "inference"
 DEFAULT_MODELS = ROOT / "layers" / "models" / "models"
 LOOPBACK = "127.0.0.1"
@@ -127,12 +130,7 @@ class LocalServer:
         return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        processes.stop(self.process)
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
 

@@ -16,19 +16,17 @@ import argparse
 import contextlib
 import cProfile
 import io
-import json
 import os
 import pstats
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions" / "inference"), str(ROOT)]
-MODELS_DIR = Path(os.environ.get("BENCH_MODELS_DIR", ROOT / "layers" / "models" / "models"))
+from bench.handler_latency import MODELS_DIR, Context, event, texts, timed  # noqa: E402
 
 ENV = {
     "MODELS_DIR": str(MODELS_DIR),
@@ -37,45 +35,6 @@ ENV = {
     "REDIS_URL": "",  # in-process tier only
     "CACHE_LOCAL_ENTRIES": "100000",
 }
-
-
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench"
-
-
-def event(text: str, n: int) -> dict[str, Any]:
-    return {
-        "resource": "/{proxy+}",
-        "path": "/predict",
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json", "Host": "example.execute-api.amazonaws.com"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "requestContext": {"requestId": f"bench-{n}", "stage": "Prod", "path": "/Prod/predict"},
-        "body": json.dumps({"text": text}),
-        "isBase64Encoded": False,
-    }
-
-
-def texts(prefix: str) -> Iterator[str]:
-    words = "battery screen price support delivery update camera app love hate slow fast broken great".split()
-    i = 0
-    while True:
-        yield f"{prefix} {words[i % 14]} {words[(i * 7) % 14]} review number {i} {words[(i * 3) % 14]}"
-        i += 1
-
-
-def timed(call: Callable[[], Any], count: int, clock: Callable[[], float] = time.perf_counter) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = clock()
-        call()
-        samples.append((clock() - started) * 1000)
-    return samples
 
 
 def main() -> None:
@@ -105,7 +64,7 @@ def main() -> None:
         first = handler(hit, context)
         assert first["statusCode"] == 200, first
         assert handler(hit, context)["headers"]["x-cache"] == "HIT"
-        miss_texts = texts("miss")
+        miss_texts = iter(texts(300 + args.requests * max(args.rounds, 1)))
         counter = iter(range(1, 10**9))
 
         def call_hit() -> Any:

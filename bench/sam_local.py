@@ -42,6 +42,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository's `local` package
+from local import processes  # noqa: E402
+
 OFFLINE = os.environ.get("SAM_LOCAL_OFFLINE", "").lower() in {"1", "true", "yes"}
 STANDIN_IMAGE = os.environ.get("STANDIN_IMAGE", "sentiment-standin/python:3.13-x86_64")
 REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "sentiment-standin/redis:trixie" if OFFLINE else "valkey/valkey:8-alpine")
@@ -228,18 +231,7 @@ class Session:
 
     def stop_api(self) -> None:
         """Ctrl-C first (SAM then stops its warm containers), then harder."""
-        process = self.process
-        for sig, wait in ((signal.SIGINT, 20), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):
-            if process is None or process.poll() is not None:
-                return
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                continue
+        processes.stop(self.process, processes.SAM_STOP, group=True)
 
     def _remove_attached(self) -> None:
         attached = docker("ps", "-aq", "--filter", f"network={self.network}", timeout=30).stdout.split()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 from datetime import UTC, datetime
@@ -62,6 +63,10 @@ def describe_pipeline(pipeline: Pipeline) -> dict[str, Any]:
     steps = [[name, f"{type(step).__module__}.{type(step).__qualname__}"] for name, step in pipeline.steps]
     params = {key: _jsonable(value) for key, value in pipeline.get_params(deep=True).items() if "__" in key}
     return {"steps": steps, "classes": [cls for _, cls in steps], "params": params}
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def utc_now() -> str:

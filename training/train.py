@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, file_sha256, load_model
+from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, load_model
 from serving.linear_text import FORMAT
 from training import bench, card, export, manifest, packing
 from training.corpus import Corpus
@@ -103,12 +103,12 @@ def train_version(
             artifact={
                 "file": ARTIFACT_FILE,
                 "format": FORMAT,
-                "sha256": file_sha256(artifact),
+                "sha256": manifest.file_sha256(artifact),
                 "size_bytes": artifact.stat().st_size,
             },
             reference={
                 "file": REFERENCE_FILE,
-                "sha256": file_sha256(reference),
+                "sha256": manifest.file_sha256(reference),
                 "size_bytes": reference.stat().st_size,
                 "joblib_compress": spec.compress,
                 "vocabulary_packed": True,  # see training/packing.py

@@ -21,6 +21,8 @@ from typing import Any
 
 import boto3
 
+from local import processes
+
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "inference"
 REGION = "us-east-1"
@@ -100,13 +102,7 @@ class ControlPlane:
         wait_for_port(self.port, self.process, "moto_server", timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        processes.stop(self.process)
         self.process = None
 
     def client(self, service: str) -> Any:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local import processes
 from local.rehearsal.control_plane import CREDENTIALS, ROOT, free_port, wait_for_port
 from local.rehearsal.events import api_gateway_event
 
@@ -149,13 +150,7 @@ class LocalLambda:
         # SIGTERM: sam stops and removes its warm container itself; SIGKILL only as a last resort.
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        processes.stop(self.process, ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)))
         release_build_lock(self.process.pid)
         self.process = None
 

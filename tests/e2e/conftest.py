@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from local import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = ROOT / "events"
@@ -241,23 +242,8 @@ def local_api(
         yield api
     finally:
         stopping = time.monotonic()
-        _stop(process)
+        processes.stop(process, processes.SAM_STOP, group=True)
         print(f"\n[e2e] sam local start-api stopped in {time.monotonic() - stopping:.1f} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C first (SAM then stops its warm containers), then harder."""
-    for sig, wait in ((signal.SIGINT, 20), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):
-        if process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @dataclass

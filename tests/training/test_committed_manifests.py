@@ -7,12 +7,12 @@ import re
 import pytest
 import sklearn
 
-from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, file_sha256, list_versions, load_model
+from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, list_versions, load_model
 from serving.linear_text import FORMAT
 from training.card import CARD_FILE, CONFUSION_PNG
 from training.corpus import CSV_SHA256
 from training.dataset import SPLIT_SEED
-from training.manifest import REQUIRED_KEYS, read_manifest_json
+from training.manifest import REQUIRED_KEYS, file_sha256, read_manifest_json
 
 from .conftest import COMMITTED, VERSIONS
 

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.pipeline import Pipeline
 
 from serving import linear_text
-from serving.artifacts import REFERENCE_FILE, load_model
+from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, load_model
 from training import export
 from training.bench import bench_texts
 
@@ -52,7 +52,7 @@ def test_committed_file_reproduces_its_pipeline(version: str) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_export_is_deterministic_and_matches_the_committed_file(version: str) -> None:
-    committed = (COMMITTED / version / "model.ltm").read_bytes()
+    committed = (COMMITTED / version / ARTIFACT_FILE).read_bytes()
     assert export.export(_reference(version)) == committed
 
 

@@ -30,7 +30,6 @@ MANIFEST_FILE = "manifest.json"
 ARTIFACT_FILE = "model.ltm"
 REFERENCE_FILE = "model.joblib"
 MANIFEST_SCHEMA_VERSION = 2
-_CHUNK = 1 << 20
 
 
 class ArtifactError(Exception):
@@ -74,14 +73,6 @@ def is_valid_version(version: str) -> bool:
 
 def version_number(version: str) -> int:
     return int(version[1:])
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def list_versions(models_dir: Path) -> list[str]:
