@@ -1,41 +1,48 @@
-"""The model artifact contract: immutable version folders, verified before they are parsed.
+"""The model artifact contract: immutable version folders, verified before they are loaded.
 
 Layout (one folder per version, never rewritten once published)::
 
-    <models_dir>/<version>/manifest.json   what was trained, on what, and how well it did
-    <models_dir>/<version>/model.ltm       the served model (serving/linear_text.py): numbers, no code
-    <models_dir>/<version>/model.joblib    the scikit-learn pipeline it was exported from; used by
-                                           training and tests, never shipped or loaded at serve time
+    <models_dir>/<version>/manifest.json   what was trained, on what, how well it did, and which
+                                           file(s) serve it: ``artifact`` and optionally ``fallback_artifact``
+    <models_dir>/<version>/model.ltm       format linear-text/1 (serving/linear_text.py): numbers, no code
+    <models_dir>/<version>/model.joblib    format sklearn-joblib/1 (serving/sklearn_pipeline.py): a pickled
+                                           scikit-learn pipeline; or, as ``reference``, the pipeline a
+                                           model.ltm was exported from (training only, never shipped)
 
-``load_model`` reads the served file once, checks its format, size and sha256 against the
-manifest, and only then parses those same bytes. Nothing is unpickled at serve time.
+The manifest's ``artifact.format`` picks the runtime. A version may carry both formats: the fast
+file as ``artifact`` and the pipeline as ``fallback_artifact``, served only when the fast file is
+missing or fails verification. ``load_model`` reads a file once, checks its size and sha256 against
+the manifest, and only then hands those same bytes to the runtime; then the model must reproduce
+the manifest's ``known_answers``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serving import linear_text
+from serving import linear_text, runtimes
 
 # A version is "v" followed by a number: it names a folder, so nothing else is allowed.
 VERSION_PATTERN = r"^v[1-9][0-9]{0,3}$"
 _VERSION_RE = re.compile(VERSION_PATTERN)
+# An artifact file is a bare name inside its version folder: no paths, no hidden files.
+_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 MANIFEST_FILE = "manifest.json"
 ARTIFACT_FILE = "model.ltm"
-REFERENCE_FILE = "model.joblib"
-MANIFEST_SCHEMA_VERSION = 2
+PIPELINE_FILE = "model.joblib"
+REFERENCE_FILE = PIPELINE_FILE  # v1/v2: the pipeline model.ltm was exported from (not served)
+MANIFEST_SCHEMA_VERSION = 3
 
 
 class ArtifactError(Exception):
-    """A model version cannot be served; ``reason`` is one of REASONS."""
-
-    REASONS = ("invalid", "missing", "tampered", "incompatible", "corrupt")
+    """A model version cannot be served; ``reason`` says why in one word (see routing's public texts)."""
 
     def __init__(self, version: str, reason: str, detail: str) -> None:
         super().__init__(f"model version {version!r} is {reason}: {detail}")
@@ -45,26 +52,82 @@ class ArtifactError(Exception):
 
 
 @dataclass(frozen=True)
+class ArtifactRef:
+    """One served file of a version, as the manifest describes it."""
+
+    file: str
+    format: str
+    sha256: str
+    size_bytes: int
+    scikit_learn: str | None = None  # the version a pickled pipeline was saved with
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ArtifactRef:
+        ref = cls(
+            file=str(raw["file"]),
+            format=str(raw["format"]),
+            sha256=str(raw["sha256"]),
+            size_bytes=int(raw["size_bytes"]),
+            scikit_learn=None if raw.get("scikit_learn") is None else str(raw["scikit_learn"]),
+        )
+        if not _FILE_RE.fullmatch(ref.file):
+            raise ValueError(f"artifact file {ref.file!r} is not a plain file name")
+        return ref
+
+
+@dataclass(frozen=True)
+class KnownAnswers:
+    """Probabilities the model gave on fixed texts when it was published; checked at every load."""
+
+    texts: tuple[str, ...]
+    probabilities: tuple[tuple[float, ...], ...]
+    labels: tuple[str, ...]
+    tolerance: float
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> KnownAnswers:
+        answers = cls(
+            texts=tuple(str(text) for text in raw["texts"]),
+            probabilities=tuple(tuple(float(p) for p in row) for row in raw["probabilities"]),
+            labels=tuple(str(label) for label in raw["labels"]),
+            tolerance=float(raw["tolerance"]),
+        )
+        if not len(answers.texts) == len(answers.probabilities) == len(answers.labels):
+            raise ValueError("known_answers texts, probabilities and labels differ in length")
+        return answers
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The parts of manifest.json the service relies on, plus the raw document."""
 
     version: str
-    sha256: str
-    size_bytes: int
-    format: str
+    artifacts: tuple[ArtifactRef, ...]  # in order of preference: artifact, then fallback_artifact
     labels: tuple[str, ...]
+    known_answers: KnownAnswers | None
     raw: dict[str, Any]
 
     @property
-    def digest(self) -> str:
-        """Short artifact digest: enough to tell two artifacts of one version apart."""
-        return self.sha256[:16]
+    def artifact(self) -> ArtifactRef:
+        return self.artifacts[0]
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     manifest: Manifest
-    model: linear_text.LinearTextModel
+    artifact: ArtifactRef  # the one that serves
+    model: runtimes.TextClassifier
+    # Preferred artifacts that could not serve (e.g. a tampered fast file), so /models can say why.
+    skipped: tuple[ArtifactError, ...] = field(default=())
+
+    @property
+    def runtime(self) -> str:
+        return self.artifact.format
+
+    @property
+    def digest(self) -> str:
+        """Short digest of the serving artifact: cache entries never cross artifacts or runtimes."""
+        return self.artifact.sha256[:16]
 
 
 def is_valid_version(version: str) -> bool:
@@ -98,53 +161,96 @@ def read_manifest(models_dir: Path, version: str) -> Manifest:
     except (OSError, ValueError) as exc:
         raise ArtifactError(version, "corrupt", f"manifest unreadable: {exc}") from None
     try:
+        refs = [raw["artifact"]] + ([raw["fallback_artifact"]] if raw.get("fallback_artifact") else [])
+        known = raw.get("known_answers")
         manifest = Manifest(
             version=raw["version"],
-            sha256=raw["artifact"]["sha256"],
-            size_bytes=int(raw["artifact"]["size_bytes"]),
-            format=raw["artifact"]["format"],
+            artifacts=tuple(ArtifactRef.from_json(ref) for ref in refs),
             labels=tuple(raw["labels"]),
+            known_answers=KnownAnswers.from_json(known) if known else None,
             raw=raw,
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ArtifactError(version, "corrupt", f"manifest lacks field {exc}") from None
+        raise ArtifactError(version, "corrupt", f"manifest lacks or mistypes field {exc}") from None
     if manifest.version != version:
         raise ArtifactError(version, "corrupt", f"manifest says version {manifest.version!r}, folder says {version!r}")
     return manifest
 
 
-def verified_bytes(models_dir: Path, manifest: Manifest) -> bytes:
-    """The served file's bytes, once its format, size and sha256 match the manifest."""
-    version = manifest.version
-    if manifest.format != linear_text.FORMAT:
-        raise ArtifactError(
-            version, "incompatible", f"format {manifest.format!r}, this service reads {linear_text.FORMAT!r}"
-        )
-    path = models_dir / version / ARTIFACT_FILE
+def verified_bytes(models_dir: Path, version: str, ref: ArtifactRef) -> bytes:
+    """An artifact's bytes, once its size and sha256 match the manifest (one read: checked = loaded)."""
+    path = models_dir / version / ref.file
     try:
-        data = path.read_bytes()  # one read: the bytes checked are the bytes parsed
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(version, "missing", f"no artifact at {path}") from None
     except OSError as exc:
-        raise ArtifactError(version, "corrupt", f"artifact unreadable: {exc}") from None
-    if len(data) != manifest.size_bytes:
-        raise ArtifactError(version, "tampered", f"artifact is {len(data)} bytes, manifest says {manifest.size_bytes}")
+        raise ArtifactError(version, "corrupt", f"{ref.file} unreadable: {exc}") from None
+    if len(data) != ref.size_bytes:
+        raise ArtifactError(version, "tampered", f"{ref.file} is {len(data)} bytes, manifest says {ref.size_bytes}")
     actual = hashlib.sha256(data).hexdigest()
-    if actual != manifest.sha256:
+    if actual != ref.sha256:
         raise ArtifactError(
-            version, "tampered", f"artifact sha256 {actual[:16]}... != manifest {manifest.sha256[:16]}..."
+            version, "tampered", f"{ref.file} sha256 {actual[:16]}... != manifest {ref.sha256[:16]}..."
         )
     return data
 
 
 def load_model(models_dir: Path, version: str) -> LoadedModel:
-    """Read the manifest, verify the served file, and only then parse it."""
+    """The first of the manifest's artifacts that verifies, loads and reproduces the known answers."""
     manifest = read_manifest(models_dir, version)
-    data = verified_bytes(models_dir, manifest)
+    skipped: list[ArtifactError] = []
+    for ref in manifest.artifacts:
+        try:
+            model = load_artifact(models_dir, manifest, ref)
+        except ArtifactError as error:
+            skipped.append(error)
+            continue
+        return LoadedModel(manifest=manifest, artifact=ref, model=model, skipped=tuple(skipped))
+    first = skipped[0]
+    if len(skipped) == 1:
+        raise first
+    raise ArtifactError(version, first.reason, "; ".join(error.detail for error in skipped))
+
+
+def load_artifact(models_dir: Path, manifest: Manifest, ref: ArtifactRef) -> runtimes.TextClassifier:
+    """One artifact through its runtime: format known, bytes verified, then (and only then) loaded."""
+    version = manifest.version
+    if ref.format not in runtimes.FORMATS:
+        raise ArtifactError(
+            version, "incompatible", f"{ref.file}: format {ref.format!r}, this service reads {runtimes.FORMATS}"
+        )
+    data = verified_bytes(models_dir, version, ref)
     try:
-        model = linear_text.decode(data)
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:  # verified, yet unreadable: corrupt
-        raise ArtifactError(version, "corrupt", f"unreadable model file: {exc}") from None
+        model = runtimes.load(ref.format, data, saved_with=ref.scikit_learn)
+    except runtimes.RuntimeUnavailable as exc:
+        raise ArtifactError(version, "incompatible", f"{ref.file}: {exc}") from None
+    except runtimes.UnreadableModel as exc:  # verified, yet unreadable: a publisher bug
+        raise ArtifactError(version, "corrupt", f"{ref.file}: unreadable model file: {exc}") from None
     if model.labels != manifest.labels:
-        raise ArtifactError(version, "corrupt", f"model labels {model.labels} differ from manifest {manifest.labels}")
-    return LoadedModel(manifest=manifest, model=model)
+        raise ArtifactError(
+            version, "corrupt", f"{ref.file}: model labels {model.labels} differ from manifest {manifest.labels}"
+        )
+    if manifest.known_answers is not None:
+        _check_known_answers(version, ref, model, manifest.known_answers)
+    return model
+
+
+def _check_known_answers(
+    version: str, ref: ArtifactRef, model: runtimes.TextClassifier, answers: KnownAnswers
+) -> None:
+    """Library drift or a wrong runtime shows up here, before the model answers anybody."""
+    got = model.classify(list(answers.texts))
+    for number, ((best, row), expected, label) in enumerate(
+        zip(got, answers.probabilities, answers.labels, strict=True)
+    ):
+        diffs = [abs(a - b) for a, b in zip(row, expected, strict=False)]
+        worst = max(diffs, default=math.inf) if len(row) == len(expected) else math.inf
+        if model.labels[best] != label or not worst <= answers.tolerance:  # "not <=" also catches NaN
+            raise ArtifactError(
+                version,
+                "drifted",
+                f"{ref.file} ({ref.format}) no longer reproduces known answer #{number}: label "
+                f"{model.labels[best]!r} (recorded {label!r}), max probability difference {worst:.3g} "
+                f"(tolerance {answers.tolerance:g})",
+            )

@@ -115,9 +115,13 @@ class LinearTextModel:
     def predict_proba(self, texts: list[str]) -> list[list[float]]:
         return [self._probabilities(self._decision(text)) for text in texts]
 
+    def classify(self, texts: list[str]) -> list[tuple[int, list[float]]]:
+        """Per text, the index of the most probable label (the first on a tie, like numpy's argmax) and
+        the probabilities: LogisticRegression's own predict is that argmax."""
+        return [(row.index(max(row)), row) for row in self.predict_proba(texts)]
+
     def predict(self, texts: list[str]) -> list[str]:
-        """The most probable label per text (the first one on a tie, like numpy's argmax)."""
-        return [self.labels[row.index(max(row))] for row in self.predict_proba(texts)]
+        return [self.labels[best] for best, _ in self.classify(texts)]
 
     def _ngrams(self, text: str) -> list[str]:
         # scikit-learn's _word_ngrams: unigrams first, then each longer n-gram left to right.

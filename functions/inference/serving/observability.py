@@ -105,6 +105,7 @@ def record_predictions(
         "request_id": request_id,
         "endpoint": endpoint,
         "model_version": route.version,
+        "model_runtime": route.model.runtime,
         "requested_version": route.requested_version,
         "routing": route.routing,
         "fallback": route.routing == "fallback",

@@ -26,12 +26,10 @@ def normalise_text(text: str) -> str:
 
 
 def predict(model: LoadedModel, texts: list[str]) -> list[Prediction]:
-    """Labels and rounded per-label probabilities for ``texts`` (already normalised)."""
-    probabilities = model.model.predict_proba(texts)
+    """Labels and rounded per-label probabilities for ``texts`` (already normalised), whatever the runtime."""
     labels = model.manifest.labels
     predictions = []
-    for row in probabilities:
+    for best, row in model.model.classify(texts):
         scores = {label: round(p, _SCORE_DIGITS) for label, p in zip(labels, row, strict=True)}
-        best = max(range(len(labels)), key=row.__getitem__)
         predictions.append(Prediction(label=labels[best], scores=scores))
     return predictions

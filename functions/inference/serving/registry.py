@@ -50,6 +50,14 @@ class ModelRegistry:
     def is_loaded(self, version: str) -> bool:
         return version in self._loaded
 
+    def loaded(self, version: str) -> LoadedModel | None:
+        return self._loaded.get(version)
+
+    def last_failure(self, version: str) -> ArtifactError | None:
+        """Why the latest load of ``version`` failed, while it is not loaded."""
+        failure = self._failures.get(version)
+        return failure.error if failure and version not in self._loaded else None
+
     def manifest(self, version: str) -> Manifest:
         loaded = self._loaded.get(version)
         return loaded.manifest if loaded else read_manifest(self.models_dir, version)

@@ -23,6 +23,7 @@ _PUBLIC_REASONS = {
     "incompatible": "is incompatible with this runtime",
     "corrupt": "failed to load",
     "invalid": "is not a valid version name",
+    "drifted": "no longer reproduces its recorded known answers",
 }
 
 
@@ -48,7 +49,7 @@ class Route:
 
     @property
     def digest(self) -> str:
-        return self.model.manifest.digest
+        return self.model.digest
 
 
 def canary_bucket(client_key: str, canary_version: str) -> float:

@@ -121,33 +121,38 @@ class InferenceService:
         return ShadowResult(version, agreed, len(texts))
 
     def models(self) -> dict[str, Any]:
-        summaries = []
-        for version in self.registry.available():
-            try:
-                manifest = self.registry.manifest(version).raw
-            except ArtifactError as error:
-                summaries.append({"version": version, "status": error.reason, "loaded": False})
-                continue
-            metrics = manifest.get("metrics", {})
-            summaries.append(
-                {
-                    "version": version,
-                    "status": "available",
-                    "loaded": self.registry.is_loaded(version),
-                    "default": version == self.router.default_version,
-                    "created": manifest.get("created"),
-                    "sha256": manifest["artifact"]["sha256"],
-                    "size_bytes": manifest["artifact"]["size_bytes"],
-                    "labels": manifest["labels"],
-                    "metrics": {key: metrics.get(key) for key in ("accuracy", "macro_f1")},
-                }
-            )
         return {
             "default_version": self.router.default_version,
             "canary": {"version": self.router.canary_version, "percent": self.router.canary_percent},
             "shadow_version": self.shadow_version,
             "loaded_versions": self.registry.loaded_versions(),
-            "models": summaries,
+            "models": [self._model_summary(version) for version in self.registry.available()],
+        }
+
+    def _model_summary(self, version: str) -> dict[str, Any]:
+        try:
+            manifest = self.registry.manifest(version)
+        except ArtifactError as error:
+            return {"version": version, "status": error.reason, "loaded": False}
+        loaded = self.registry.loaded(version)
+        failure = self.registry.last_failure(version)
+        metrics = manifest.raw.get("metrics") or {}
+        # The runtime that serves (once loaded), else the one the manifest prefers.
+        artifact = loaded.artifact if loaded else manifest.artifact
+        return {
+            "version": version,
+            "status": failure.reason if failure else "available",
+            "loaded": loaded is not None,
+            "default": version == self.router.default_version,
+            "runtime": artifact.format,
+            "formats": [ref.format for ref in manifest.artifacts],
+            # A preferred artifact that could not serve (e.g. a tampered fast file), by its reason.
+            "skipped": [{"reason": e.reason} for e in loaded.skipped] if loaded else [],
+            "created": manifest.raw.get("created"),
+            "sha256": artifact.sha256,
+            "size_bytes": artifact.size_bytes,
+            "labels": list(manifest.labels),
+            "metrics": {key: metrics.get(key) for key in ("accuracy", "macro_f1")},
         }
 
     def manifest(self, version: str) -> dict[str, Any]:
