@@ -44,15 +44,17 @@ def measure(models_dir: Path, version: str, runs: int = 5, texts: list[str] | No
     load_before = os.getloadavg()[0]
     probes = [_probe_once(models_dir, version, texts, warmup=20) for _ in range(runs)]
 
-    def median(key: str) -> float:
-        return round(statistics.median(probe[key] for probe in probes), 3)
+    def median(key: str) -> float | None:
+        values = [probe[key] for probe in probes if key in probe]
+        return round(statistics.median(values), 3) if values else None
 
     return {
         "method": (
             f"median of {runs} fresh `python -m training.probe` processes; load = serving.artifacts.load_model "
-            f"(manifest, format, size, sha256, parse; no scikit-learn); predict = predict_proba([text]) of the "
-            f"served file, median over {len(texts)} real texts after 20 warm-up calls; reference = the "
-            f"scikit-learn pipeline it was exported from, under assume_finite + skip_parameter_validation"
+            f"(manifest, size, sha256, then the {probes[0]['runtime']} runtime: parse, or import scikit-learn "
+            f"and unpickle; known answers); predict = classify([text]) of the served artifact, median over "
+            f"{len(texts)} real texts after 20 warm-up calls; reference (fast files only) = the scikit-learn "
+            f"pipeline it was exported from, under assume_finite + skip_parameter_validation"
         ),
         "runs": runs,
         "import_ms": median("import_ms"),

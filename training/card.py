@@ -51,6 +51,34 @@ def render_card(manifest: dict[str, Any]) -> str:
     m, data, bench, targets = manifest["metrics"], manifest["data"], manifest["benchmark"], manifest["targets"]
     art, ref, run, parity = manifest["artifact"], manifest["reference"], manifest["runtime"], manifest["parity"]
     labels = manifest["labels"]
+    if ref:  # a fast file exported from a pipeline
+        exported_from = (
+            f"| exported from | `{ref['file']}` (scikit-learn pipeline), {ref['size_bytes']:,} bytes, "
+            f"sha256 `{ref['sha256']}` |\n"
+        )
+        serving = (
+            f"The service serves `{art['file']}`: the fitted pipeline's numbers in a file that is parsed, never "
+            f"unpickled, and only after its format, size and sha256 match this manifest. On all "
+            f"{parity['texts']:,} test texts it gives the pipeline's label every time ({parity['labels_equal']:,} "
+            f"of {parity['texts']:,}), and probabilities within {parity['max_abs_probability_diff']:.1e} of the "
+            "pipeline's."
+        )
+        reference_figures = (
+            "The scikit-learn pipeline it was exported from, under\n  `assume_finite` + `skip_parameter_validation`: "
+            f"median {_ms(bench['reference_predict_one_ms'])}, after a\n  {bench['reference_import_ms']:.0f} ms "
+            "import of scikit-learn."
+        )
+        load_note = "no scikit-learn import needed"
+    else:  # the pickled pipeline itself, through the general runtime
+        exported_from = ""
+        serving = (
+            f"The service serves `{art['file']}`, the pickled scikit-learn pipeline, through its general scikit-learn "
+            f"runtime (scikit-learn {art['scikit_learn']} exactly; another version is refused), and only after its "
+            f"size and sha256 match this manifest and it reproduces the manifest's known answers. The fast linear "
+            f"file cannot express it: {parity['reason']}."
+        )
+        reference_figures = ""
+        load_note = "includes importing scikit-learn, NumPy and SciPy, and unpickling"
     per_class = "\n".join(
         f"| {label} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |"
         for label, c in m["per_class"].items()
@@ -85,17 +113,13 @@ _Generated from `manifest.json` by `training/card.py`; do not edit by hand._
 |---|---|
 | created | {manifest["created"]} |
 | served artifact | `{art["file"]}` ({art["format"]}), {art["size_bytes"]:,} bytes, sha256 `{art["sha256"]}` |
-| exported from | `{ref["file"]}` (scikit-learn pipeline), {ref["size_bytes"]:,} bytes, sha256 `{ref["sha256"]}` |
-| trained with | {libraries} |
+{exported_from}| trained with | {libraries} |
 | labels | {", ".join(labels)} |
 
 ## Intended use
 
 Three-way sentiment (negative / neutral / positive) of short English social-media texts about products
-and technology, served by the inference service. The service serves `{art["file"]}`: the fitted pipeline's numbers in a
-file that is parsed, never unpickled, and only after its format, size and sha256 match this manifest.
-On all {parity["texts"]:,} test texts it gives the pipeline's label every time ({parity["labels_equal"]:,} of
-{parity["texts"]:,}), and probabilities within {parity["max_abs_probability_diff"]:.1e} of the pipeline's.
+and technology, served by the inference service. {serving}
 
 ## Data
 
@@ -130,11 +154,9 @@ Confusion matrix (rows: true label, columns: predicted):
 
 - Artifact size: {art["size_bytes"] / 1e6:.2f} MB{size_target}{verdict("size_bytes")}
 - Load in a fresh process: {_ms(bench["load_ms"])} / target < {targets["max_load_ms"]} ms{verdict("load_ms")}
-  (single runs: {", ".join(f"{x:.0f}" for x in bench["load_ms_runs"])} ms; no scikit-learn import needed)
-- Predict one text (`predict_proba`): median {_ms(bench["predict_one_ms"])}, p95 {_ms(bench["predict_one_p95_ms"])}
-  {predict_target}{verdict("predict_one_ms")}. The scikit-learn pipeline it was exported from, under
-  `assume_finite` + `skip_parameter_validation`: median {_ms(bench["reference_predict_one_ms"])}, after a
-  {bench["reference_import_ms"]:.0f} ms import of scikit-learn.
+  (single runs: {", ".join(f"{x:.0f}" for x in bench["load_ms_runs"])} ms; {load_note})
+- Predict one text: median {_ms(bench["predict_one_ms"])}, p95 {_ms(bench["predict_one_p95_ms"])}
+  {predict_target}{verdict("predict_one_ms")}. {reference_figures}
 - Method: {bench["method"]}. Machine: {bench["cpu_count"]} CPUs, 1-minute load average
   {bench["load_average_1m"][0]} -> {bench["load_average_1m"][1]} during the runs (the machine is shared).
 
@@ -162,3 +184,60 @@ these metrics exactly: `python -m training evaluate --version {manifest["version
 def write_card(version_dir: Path, manifest: dict[str, Any]) -> None:
     plot_confusion(manifest, version_dir / CONFUSION_PNG)
     (version_dir / CARD_FILE).write_text(render_card(manifest), encoding="utf-8")
+
+
+def render_registered_card(manifest: dict[str, Any]) -> str:
+    """The card of a registered model: what it is and how it is served; no training data is known."""
+    art, fast, run = manifest["artifact"], manifest["fast_path"], manifest["runtime"]
+    fallback = manifest.get("fallback_artifact")
+    libraries = ", ".join(f"{name} {run[key]}" for key, name in _LIBRARIES)
+    steps = "\n".join(f"| {name} | `{cls}` |" for name, cls in manifest["pipeline"]["steps"])
+    if fast["exported"]:
+        parity = fast["parity"]
+        how = (
+            f"The fast path: `{art['file']}` reproduces the pipeline on {parity['texts']} sample texts (labels "
+            f"{parity['labels_equal']}/{parity['texts']}, probabilities within "
+            f"{parity['max_abs_probability_diff']:.1e}). `{fallback['file']}` serves if it cannot."
+        )
+    else:
+        how = f"The scikit-learn runtime (`{art['file']}`); no fast path: {fast['reason']}."
+    answers = manifest["known_answers"]
+    known = "\n".join(f"| {text} | {label} |" for text, label in zip(answers["texts"], answers["labels"], strict=True))
+    return f"""# Model card: {manifest["version"]} (registered)
+
+_Generated by `python -m training register`; do not edit by hand._
+
+{manifest["summary"]}
+
+| | |
+|---|---|
+| created | {manifest["created"]} |
+| registered from | `{manifest["source"]["registered_from"]}`, sha256 `{manifest["source"]["sha256"]}` |
+| saved with | {libraries} |
+| labels | {", ".join(manifest["labels"])} |
+
+## Served by
+
+{how}
+
+Every artifact is checked against this manifest (size, sha256, and for the pickle the exact scikit-learn
+version) before it is loaded, and must reproduce the known answers below (tolerance
+{answers["tolerance"]:g}) before it serves.
+
+## Steps
+
+| step | class |
+|---|---|
+{steps}
+
+## Known answers
+
+| text | label |
+|---|---|
+{known}
+
+## Not known
+
+Registration has no labelled data: this card has no accuracy figures. Evaluate the model on your own
+held-out data, and shadow or canary it (`SHADOW_VERSION`, `CANARY_VERSION`) before it takes traffic.
+"""

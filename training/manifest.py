@@ -16,6 +16,7 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from serving.artifacts import MANIFEST_FILE, MANIFEST_SCHEMA_VERSION
+from serving.runtimes import SKLEARN_FORMAT
 
 # Top-level keys every published manifest has (tests check the committed versions against this).
 REQUIRED_KEYS = (
@@ -30,6 +31,7 @@ REQUIRED_KEYS = (
     "data",
     "pipeline",
     "parity",
+    "known_answers",
     "metrics",
     "benchmark",
     "targets",
@@ -58,11 +60,29 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def describe_pipeline(pipeline: Pipeline) -> dict[str, Any]:
-    """Step classes and every step hyper-parameter, as JSON."""
-    steps = [[name, f"{type(step).__module__}.{type(step).__qualname__}"] for name, step in pipeline.steps]
+def _qualname(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def describe_pipeline(pipeline: Pipeline | Any) -> dict[str, Any]:
+    """Step classes and every step hyper-parameter, as JSON (a bare estimator is one step)."""
+    named = pipeline.steps if isinstance(pipeline, Pipeline) else [("estimator", pipeline)]
+    steps = [[name, _qualname(step)] for name, step in named]
     params = {key: _jsonable(value) for key, value in pipeline.get_params(deep=True).items() if "__" in key}
     return {"steps": steps, "classes": [cls for _, cls in steps], "params": params}
+
+
+def artifact_section(path: Path, fmt: str) -> dict[str, Any]:
+    """A served file as the service verifies it; a pickled pipeline also records its scikit-learn."""
+    section: dict[str, Any] = {
+        "file": path.name,
+        "format": fmt,
+        "sha256": file_sha256(path),
+        "size_bytes": path.stat().st_size,
+    }
+    if fmt == SKLEARN_FORMAT:
+        section["scikit_learn"] = sklearn.__version__
+    return section
 
 
 def file_sha256(path: Path) -> str:
@@ -78,7 +98,7 @@ def base_manifest(
     version: str,
     summary: str,
     artifact: dict[str, Any],
-    reference: dict[str, Any],
+    reference: dict[str, Any] | None,
     labels: list[str],
     data: dict[str, Any],
     pipeline: dict[str, Any],
@@ -91,7 +111,7 @@ def base_manifest(
         "created": utc_now(),
         "summary": summary,
         "artifact": artifact,
-        "reference": reference,
+        "reference": reference,  # the pipeline a fast file was exported from (training only), or None
         "runtime": runtime_versions(),
         "labels": labels,
         "data": data,
@@ -101,9 +121,13 @@ def base_manifest(
 
 
 def finalise(
-    base: dict[str, Any], metrics: dict[str, Any], benchmark: dict[str, Any], parity: dict[str, Any]
+    base: dict[str, Any],
+    metrics: dict[str, Any],
+    benchmark: dict[str, Any],
+    parity: dict[str, Any],
+    known_answers: dict[str, Any],
 ) -> dict[str, Any]:
-    manifest = {**base, "parity": parity, "metrics": metrics, "benchmark": benchmark}
+    manifest = {**base, "parity": parity, "known_answers": known_answers, "metrics": metrics, "benchmark": benchmark}
     manifest["targets"] = {**base["targets"], "met": targets_met(manifest)}
     return {key: manifest[key] for key in REQUIRED_KEYS}  # stable key order
 

@@ -35,6 +35,9 @@ class VersionSpec:
     # joblib compression: 0 = none. Decompression costs load time, so only use it if a size target needs it.
     compress: int
     targets: Targets
+    # True: served as model.ltm (the fast path), exported with a parity check. False: served as the
+    # pickled pipeline through the general scikit-learn runtime.
+    fast: bool = True
 
 
 def _classifier(**kwargs: object) -> LogisticRegression:

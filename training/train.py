@@ -21,9 +21,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, load_model
-from serving.linear_text import FORMAT
-from training import bench, card, export, manifest, packing
+from serving.artifacts import ARTIFACT_FILE, PIPELINE_FILE, load_model
+from serving.linear_text import FORMAT, LinearTextModel
+from serving.runtimes import SKLEARN_FORMAT
+from training import bench, card, export, known_answers, manifest, packing
 from training.corpus import Corpus
 from training.dataset import DedupStats, Split, deduplicate, split
 from training.evaluate import evaluate
@@ -49,12 +50,20 @@ def fit(spec: VersionSpec, data: Split) -> Pipeline:
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         pipeline.fit([row.text for row in data.train], [row.label for row in data.train])
-    for _, step in pipeline.steps:
+    for step in pipeline.get_params(deep=True).values():  # nested steps too (a FeatureUnion's vectorisers)
         # id() of the stop-word list: a memory address that differs per process, kept only to skip
         # re-running a cheap check. Dropping it makes retrained artifacts byte-for-byte identical.
         if hasattr(step, "_stop_words_id"):
             del step._stop_words_id
     return pipeline
+
+
+def _why_not_fast(pipeline: Pipeline) -> str:
+    try:
+        export.export(pipeline)
+    except export.ExportError as error:
+        return str(error)
+    return "the fast export was not asked for"
 
 
 def _data_section(corpus: Corpus, data: Split, stats: DedupStats) -> dict[str, Any]:
@@ -93,49 +102,62 @@ def train_version(
     try:
         version_dir = staging / spec.version
         version_dir.mkdir()
-        reference = version_dir / REFERENCE_FILE
-        packing.dump(pipeline, reference, compress=spec.compress)
-        artifact = version_dir / ARTIFACT_FILE
-        artifact.write_bytes(export.export(pipeline))
+        pickled = version_dir / PIPELINE_FILE
+        packing.dump(pipeline, pickled, compress=spec.compress)
+        if spec.fast:
+            # Served: the exported numbers. The pickle is kept as the reference for training and tests.
+            fast = version_dir / ARTIFACT_FILE
+            fast.write_bytes(export.export(pipeline))
+            artifact = manifest.artifact_section(fast, FORMAT)
+            reference: dict[str, Any] | None = {
+                **manifest.artifact_section(pickled, SKLEARN_FORMAT),
+                "joblib_compress": spec.compress,
+                "vocabulary_packed": True,  # see training/packing.py
+            }
+            del reference["format"], reference["scikit_learn"]  # not served: no runtime reads it
+        else:
+            # Served: the pickle itself, through the general scikit-learn runtime.
+            artifact = {
+                **manifest.artifact_section(pickled, SKLEARN_FORMAT),
+                "joblib_compress": spec.compress,
+                "vocabulary_packed": True,
+            }
+            reference = None
+        answers = known_answers.record(pipeline)
         base = manifest.base_manifest(
             version=spec.version,
             summary=spec.summary,
-            artifact={
-                "file": ARTIFACT_FILE,
-                "format": FORMAT,
-                "sha256": manifest.file_sha256(artifact),
-                "size_bytes": artifact.stat().st_size,
-            },
-            reference={
-                "file": REFERENCE_FILE,
-                "sha256": manifest.file_sha256(reference),
-                "size_bytes": reference.stat().st_size,
-                "joblib_compress": spec.compress,
-                "vocabulary_packed": True,  # see training/packing.py
-            },
+            artifact=artifact,
+            reference=reference,
             labels=[str(label) for label in pipeline.classes_],
             data=_data_section(corpus, data, stats),
             pipeline=manifest.describe_pipeline(pipeline),
             targets=asdict(spec.targets),
         )
-        manifest.write_manifest(version_dir, base)
-        # Evaluate the bytes that will be served, loaded through the service's own verified path,
-        # and publish only if they reproduce the fitted pipeline on every test text.
+        manifest.write_manifest(version_dir, {**base, "known_answers": answers})
+        # Evaluate the bytes that will be served, loaded through the service's own verified path
+        # (known answers included), and publish a fast file only if it reproduces the pipeline.
         loaded = load_model(staging, spec.version)
         test_texts = [row.text for row in data.test]
-        agreement = export.parity(pipeline, loaded.model, test_texts)
-        log(f"{spec.version}: parity {agreement['labels_equal']}/{agreement['texts']} labels, "
-            f"max probability difference {agreement['max_abs_probability_diff']:.1e}")  # fmt: skip
-        if not agreement["passed"]:
-            raise ParityError(f"{spec.version}: the served file does not reproduce the pipeline: {agreement}")
-        metrics = evaluate([row.label for row in data.test], loaded.model.predict(test_texts), base["labels"])
+        if spec.fast:
+            assert isinstance(loaded.model, LinearTextModel)
+            agreement = export.parity(pipeline, loaded.model, test_texts)
+            log(f"{spec.version}: parity {agreement['labels_equal']}/{agreement['texts']} labels, "
+                f"max probability difference {agreement['max_abs_probability_diff']:.1e}")  # fmt: skip
+            if not agreement["passed"]:
+                raise ParityError(f"{spec.version}: the served file does not reproduce the pipeline: {agreement}")
+        else:
+            agreement = {"fast_path": False, "reason": _why_not_fast(pipeline)}
+            log(f"{spec.version}: served by the scikit-learn runtime ({agreement['reason']})")
+        predicted = [loaded.model.labels[best] for best, _ in loaded.model.classify(test_texts)]
+        metrics = evaluate([row.label for row in data.test], predicted, base["labels"])
         log(f"{spec.version}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}")
         figures = bench.measure(staging, spec.version, runs=bench_runs)
         log(
             f"{spec.version}: {base['artifact']['size_bytes'] / 1e6:.2f} MB, load {figures['load_ms']:.1f} ms, "
             f"predict one {figures['predict_one_ms']:.3f} ms"
         )
-        final = manifest.finalise(base, metrics, figures, agreement)
+        final = manifest.finalise(base, metrics, figures, agreement, answers)
         manifest.write_manifest(version_dir, final)
         card.write_card(version_dir, final)
         if target.exists():  # someone published it while we trained

@@ -190,9 +190,7 @@ def verified_bytes(models_dir: Path, version: str, ref: ArtifactRef) -> bytes:
         raise ArtifactError(version, "tampered", f"{ref.file} is {len(data)} bytes, manifest says {ref.size_bytes}")
     actual = hashlib.sha256(data).hexdigest()
     if actual != ref.sha256:
-        raise ArtifactError(
-            version, "tampered", f"{ref.file} sha256 {actual[:16]}... != manifest {ref.sha256[:16]}..."
-        )
+        raise ArtifactError(version, "tampered", f"{ref.file} sha256 {actual[:16]}... != manifest {ref.sha256[:16]}...")
     return data
 
 
@@ -236,9 +234,7 @@ def load_artifact(models_dir: Path, manifest: Manifest, ref: ArtifactRef) -> run
     return model
 
 
-def _check_known_answers(
-    version: str, ref: ArtifactRef, model: runtimes.TextClassifier, answers: KnownAnswers
-) -> None:
+def _check_known_answers(version: str, ref: ArtifactRef, model: runtimes.TextClassifier, answers: KnownAnswers) -> None:
     """Library drift or a wrong runtime shows up here, before the model answers anybody."""
     got = model.classify(list(answers.texts))
     for number, ((best, row), expected, label) in enumerate(

@@ -37,7 +37,9 @@ class SklearnTextClassifier:
             probabilities = self._final.predict_proba(features)
             predicted = self._final.predict(features)
         index = self._index
-        return [(index[str(label)], [float(p) for p in row]) for label, row in zip(predicted, probabilities, strict=True)]
+        return [
+            (index[str(label)], [float(p) for p in row]) for label, row in zip(predicted, probabilities, strict=True)
+        ]
 
 
 def load(data: bytes, saved_with: str | None) -> SklearnTextClassifier:
@@ -53,7 +55,9 @@ def load(data: bytes, saved_with: str | None) -> SklearnTextClassifier:
         raise RuntimeUnavailable("the manifest does not record the scikit-learn version the pipeline was saved with")
     if saved_with != sklearn.__version__:
         # Pickles are not portable across scikit-learn versions: refuse rather than serve with a warning.
-        raise RuntimeUnavailable(f"saved with scikit-learn {saved_with}, this runtime has scikit-learn {sklearn.__version__}")
+        raise RuntimeUnavailable(
+            f"saved with scikit-learn {saved_with}, this runtime has scikit-learn {sklearn.__version__}"
+        )
     try:
         estimator = joblib.load(io.BytesIO(data))
     except (ImportError, AttributeError) as exc:  # the pickle names code this function does not have
