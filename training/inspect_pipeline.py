@@ -41,8 +41,10 @@ def _load(path: Path) -> Any:
                 f"it was saved with scikit-learn {mismatch.original_sklearn_version}, this environment has "
                 f"{mismatch.current_sklearn_version}: save it again with {mismatch.current_sklearn_version}"
             ) from None
-        except Exception as exc:  # noqa: BLE001 - whatever the unpickler raises, the answer is "does not load"
-            raise Refused(f"the file does not load with joblib in a clean Python process: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            raise Refused(
+                f"the file does not load with joblib in a clean Python process: {type(exc).__name__}: {exc}"
+            ) from None
 
 
 def _check_text_classifier(estimator: Any, texts: list[str]) -> list[str]:
@@ -57,7 +59,7 @@ def _check_text_classifier(estimator: Any, texts: list[str]) -> list[str]:
     try:
         probabilities = estimator.predict_proba(texts)
         predicted = [str(label) for label in estimator.predict(texts)]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise Refused(f"its predictions fail on sample texts: {type(exc).__name__}: {exc}") from None
     shape = getattr(probabilities, "shape", None)
     if shape != (len(texts), len(classes)):

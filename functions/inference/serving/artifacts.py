@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serving import linear_text, runtimes
+from serving import runtimes
 
 # A version is "v" followed by a number: it names a folder, so nothing else is allowed.
 VERSION_PATTERN = r"^v[1-9][0-9]{0,3}$"

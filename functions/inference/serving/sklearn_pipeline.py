@@ -62,7 +62,7 @@ def load(data: bytes, saved_with: str | None) -> SklearnTextClassifier:
         estimator = joblib.load(io.BytesIO(data))
     except (ImportError, AttributeError) as exc:  # the pickle names code this function does not have
         raise RuntimeUnavailable(f"the pipeline needs code this function does not have: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure of verified bytes is a corrupt file
+    except Exception as exc:
         raise UnreadableModel(f"{type(exc).__name__}: {exc}") from None
     if not callable(getattr(estimator, "predict_proba", None)) or getattr(estimator, "classes_", None) is None:
         raise UnreadableModel(f"a {type(estimator).__name__} without predict_proba and classes_ is not a classifier")
