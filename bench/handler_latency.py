@@ -11,7 +11,11 @@ Measured in one run, so the ratios hold on a noisy machine:
   HIT redis      handler, repeated text, in-process tier off: answered from Redis
   HIT local      handler, repeated text, answered from the in-process tier
 
-Usage: python bench/handler_latency.py [--requests N] [--json PATH]
+With --version vN the same paths are measured for that version as the default (e.g. v3, served by
+the general scikit-learn runtime: there "floor model" is the pipeline's own predict, and the
+sklearn floor is omitted because it is the model).
+
+Usage: python bench/handler_latency.py [--requests N] [--version vN] [--json PATH]
 Needs redis-server on PATH (it starts its own on a free loopback port).
 """
 
@@ -173,14 +177,17 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def sklearn_floor(n: int) -> list[float]:
+def sklearn_floor(n: int, version: str) -> list[float] | None:
     """The reference pipeline's predict_proba on one text, under the fastest sklearn config."""
     import joblib
     import sklearn
 
-    from serving.artifacts import REFERENCE_FILE
+    from serving.artifacts import read_manifest
 
-    pipeline = joblib.load(MODELS_DIR / "v1" / REFERENCE_FILE)
+    reference = read_manifest(MODELS_DIR, version).raw.get("reference")
+    if not reference:  # the version is served by its pipeline: the model floor already is this
+        return None
+    pipeline = joblib.load(MODELS_DIR / version / reference["file"])
     floor_texts = iter(texts(n + 50))
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         for _ in range(50):
@@ -191,10 +198,12 @@ def sklearn_floor(n: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--version", default="v1", help="the model version to measure (served as the default)")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
     n = args.requests
-    base = {"MODELS_DIR": str(MODELS_DIR), "POWERTOOLS_TRACE_DISABLED": "true", "DEFAULT_MODEL_VERSION": "v1"}
+    version = args.version
+    base = {"MODELS_DIR": str(MODELS_DIR), "POWERTOOLS_TRACE_DISABLED": "true", "DEFAULT_MODEL_VERSION": version}
     raw: dict[str, list[float]] = {}
     sink = io.StringIO()
     with redis_server() as url:
@@ -203,7 +212,7 @@ def main() -> None:
         from serving.artifacts import load_model
         from serving.predictor import predict
 
-        model = load_model(MODELS_DIR, "v1")
+        model = load_model(MODELS_DIR, version)
         floor_texts = iter(texts(n + 50))
         for _ in range(50):
             predict(model, [next(floor_texts)])
@@ -234,7 +243,9 @@ def main() -> None:
         for _ in range(50):
             bare(bare_event, context)
         raw["floor http"] = timed(lambda: bare(bare_event, context), n)
-        raw["floor sklearn"] = sklearn_floor(n)
+        floor = sklearn_floor(n, version)
+        if floor is not None:
+            raw["floor sklearn"] = floor
     results = {name: summary(samples) for name, samples in raw.items()}
 
     print(f"{'path':<14}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
@@ -247,17 +258,24 @@ def main() -> None:
     )
     print()
     ratios = {}
+    print(f"model {version}, runtime {model.runtime}")
     for label, (top, bottom, limit) in TARGETS.items():
         ratio = results[top]["p50"] / results[bottom]["p50"]
         ratios[label] = {"ratio": ratio, "target": limit, "met": ratio <= limit}
         print(f"{label:<32}{ratio:>8.3f}  target <= {limit}  {'ok' if ratio <= limit else 'MISSED'}")
-    context_ratios = {label: results[top]["p50"] / results[bottom]["p50"] for label, (top, bottom) in CONTEXT.items()}
+    context_ratios = {
+        label: results[top]["p50"] / results[bottom]["p50"]
+        for label, (top, bottom) in CONTEXT.items()
+        if bottom in results
+    }
     for label, ratio in context_ratios.items():
         print(f"{label:<32}{ratio:>8.3f}  (context)")
     print(f"\nRSS after warm-up (this process: handler, default model, Redis client): {memory_mb:.0f} MB")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         report = {
+            "version": version,
+            "runtime": model.runtime,
             "latency_ms": results,
             "ratios": ratios,
             "context_ratios": context_ratios,

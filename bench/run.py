@@ -1,7 +1,8 @@
 """`make bench`: every figure in one run, written to bench/results/ (JSON + PNG) and printed.
 
   1. warm path through the real handler (bench/handler_latency.py): MISS, HIT from Redis, HIT from
-     the in-process tier, beside the model's own predict and one Redis GET; batch throughput
+     the in-process tier, beside the model's own predict and one Redis GET; batch throughput; for
+     v1 (the fast path) and for the first version served by the scikit-learn runtime (v3)
   2. cold start, ours beside a naive eager baseline (bench/cold_start.py), with peak RSS
   3. a bounded loopback load run against the local server (bench/load.py)
   4. latency through `sam local start-api` with warm containers and Redis on a docker network, and the
@@ -46,6 +47,17 @@ def plot(samples: dict[str, list[float]], path: Path) -> None:
     plt.close(fig)
 
 
+def _general_version() -> str | None:
+    """The first version whose preferred artifact needs the scikit-learn runtime, if any."""
+    sys.path.insert(0, str(ROOT / "functions" / "inference"))
+    from serving.artifacts import list_versions, read_manifest
+    from serving.runtimes import SKLEARN_FORMAT
+
+    models = ROOT / "layers" / "models" / "models"
+    found = [v for v in list_versions(models) if read_manifest(models, v).artifact.format == SKLEARN_FORMAT]
+    return found[0] if found else None
+
+
 def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     warm = RESULTS / "warm.json"
@@ -53,6 +65,13 @@ def main() -> None:
     sam_local = RESULTS / "sam_local.json"
     sam_local.unlink(missing_ok=True)
     run("warm path (handler, real Redis)", ["bench/handler_latency.py", "--requests", "400", "--json", str(warm)])
+    general = _general_version()
+    warm_general = RESULTS / f"warm_{general}.json"
+    if general:
+        run(
+            f"warm path, {general} (scikit-learn runtime)",
+            ["bench/handler_latency.py", "--requests", "200", "--version", general, "--json", str(warm_general)],
+        )
     run("cold start", ["bench/cold_start.py", "--runs", "7", "--json", str(cold)])
     run("load (local server, 8 clients x 250 requests)", ["bench/load.py", "--clients", "8", "--requests", "250"])
     run(
@@ -68,6 +87,9 @@ def main() -> None:
     plot(report.pop("samples_ms"), RESULTS / "warm_latency.png")
     summary = {
         "warm": report,
+        "warm_general": (
+            {k: v for k, v in json.loads(warm_general.read_text()).items() if k != "samples_ms"} if general else None
+        ),
         "cold_start": json.loads(cold.read_text()),
         "sam_local": json.loads(sam_local.read_text()),
     }
