@@ -79,6 +79,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         )
         reference_figures = ""
         load_note = "includes importing scikit-learn, NumPy and SciPy, and unpickling"
+    notes = f"\n- {manifest['notes']}\n" if manifest.get("notes") else ""
     per_class = "\n".join(
         f"| {label} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |"
         for label, c in m["per_class"].items()
@@ -167,7 +168,7 @@ Confusion matrix (rows: true label, columns: predicted):
 {params}
 
 ## Limitations
-
+{notes}
 - Domain: 2010s tweets about products and technology; other domains and languages will do worse.
 - Labels are crowd-sourced and noisy; about 0.8% of the corpus bytes are already-garbled non-ASCII text.
 - Class balance after de-duplication: {balance}.

@@ -129,7 +129,8 @@ def finalise(
 ) -> dict[str, Any]:
     manifest = {**base, "parity": parity, "known_answers": known_answers, "metrics": metrics, "benchmark": benchmark}
     manifest["targets"] = {**base["targets"], "met": targets_met(manifest)}
-    return {key: manifest[key] for key in REQUIRED_KEYS}  # stable key order
+    optional = [key for key in ("notes",) if key in manifest]
+    return {key: manifest[key] for key in (*REQUIRED_KEYS, *optional)}  # stable key order
 
 
 def targets_met(manifest: dict[str, Any]) -> dict[str, bool]:

@@ -134,6 +134,8 @@ def train_version(
             pipeline=manifest.describe_pipeline(pipeline),
             targets=asdict(spec.targets),
         )
+        if spec.notes:
+            base["notes"] = spec.notes
         manifest.write_manifest(version_dir, {**base, "known_answers": answers})
         # Evaluate the bytes that will be served, loaded through the service's own verified path
         # (known answers included), and publish a fast file only if it reproduces the pipeline.
