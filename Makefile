@@ -72,7 +72,7 @@ bench: $(VENV)/.installed ## Benchmarks: model load/predict, warm path vs floors
 SAM_ENV := PATH=$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0
 
 .PHONY: build
-build: venv ## sam build (host build: python3.13 from .venv; layers via their Makefiles) + size report
+build: venv ## sam build (host build: python3.13 from .venv; layers via their Makefiles) + size report (both deployments)
 	$(SAM_ENV) sam build
 	bash local/size-report.sh
 
@@ -91,7 +91,7 @@ standin-image: ## Build the offline stand-in Lambda python3.13 + Redis images (n
 	bash local/build-standin-image.sh
 
 .PHONY: size
-size: ## Unzipped function + layers against Lambda's 250 MB (after make build)
+size: ## Unzipped function + layers against Lambda's 250 MB, with and without the scikit-learn layer (after make build)
 	bash local/size-report.sh
 
 .PHONY: rehearsal

@@ -3,6 +3,9 @@
 # `sentiment-local`, then `sam local start-api` with warm containers on http://127.0.0.1:${PORT:-3000}.
 #   local/sam-local.sh                 # uses the public Lambda image (needs registry access)
 #   SAM_LOCAL_OFFLINE=1 local/sam-local.sh   # stand-in images (local/build-standin-image.sh)
+#   local/sam-local.sh --parameter-overrides ScikitLearnRuntime=none   # extra arguments go to start-api
+# The scikit-learn layer is attached by default (template parameter ScikitLearnRuntime=attached); `none`
+# runs the linear-only function, as deployed with that value.
 # Ctrl-C stops the API; the Redis container keeps running (`docker rm -f sentiment-redis` to stop it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,4 +34,4 @@ fi
 echo "Redis: redis://sentiment-redis:6379/0 on docker network $NETWORK"
 
 exec "$SAM" local start-api --warm-containers EAGER --host 127.0.0.1 --port "$PORT" \
-  --docker-network "$NETWORK" --env-vars local/env.redis.json "${offline[@]}"
+  --docker-network "$NETWORK" --env-vars local/env.redis.json "${offline[@]}" "$@"

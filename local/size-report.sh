@@ -1,17 +1,46 @@
 #!/usr/bin/env bash
-# Unzipped size of what `sam build` produced (function + every layer) against Lambda's 250 MB limit.
+# Unzipped size of what `sam build` produced (function + every layer) against Lambda's 250 MB limit,
+# for both deployments the template allows:
+#   ScikitLearnRuntime=attached  everything in the build (the general scikit-learn runtime included)
+#   ScikitLearnRuntime=none      the same without ScikitLearnLayer (linear-only deployment)
+# Exits 1 if a deployment that this build can make is over the limit.
 #   local/size-report.sh [BUILD_DIR]        (default .aws-sam/build; run `sam build` first)
+# Every folder counts, the pre-traffic hook function too (a separate function of a few KB: a slight
+# overcount, on the safe side).
 set -euo pipefail
 build="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.aws-sam/build}"
 limit_mb=250
+optional_layer=ScikitLearnLayer # attached only with ScikitLearnRuntime=attached
 [[ -f "$build/template.yaml" ]] || { echo "no $build/template.yaml: run sam build first" >&2; exit 2; }
+
+mb() { awk -v b="$1" 'BEGIN { printf "%8.1f MB", b / 1048576 }'; }
 total=0
+optional=0
 for dir in "$build"/*/; do
   name="$(basename "$dir")"
-  bytes="$(du -s -B1 --apparent-size "$dir" | cut -f1)"   # Lambda counts file sizes, not disk blocks
+  bytes="$(du -s -B1 --apparent-size "$dir" | cut -f1)" # Lambda counts file sizes, not disk blocks
   total=$((total + bytes))
-  awk -v n="$name" -v b="$bytes" 'BEGIN { printf "  %-22s %8.1f MB\n", n, b / 1048576 }'
+  note=""
+  if [[ "$name" == "$optional_layer" ]]; then
+    optional=$bytes
+    note="   (only with ScikitLearnRuntime=attached)"
+  fi
+  printf "  %-36s %s%s\n" "$name" "$(mb "$bytes")" "$note"
 done
-pct=$((total * 100 / (limit_mb * 1048576)))
-awk -v b="$total" -v l="$limit_mb" -v p="$pct" 'BEGIN { printf "  %-22s %8.1f MB of %d MB (%d%%)\n", "TOTAL (unzipped)", b / 1048576, l, p }'
-if (( total > limit_mb * 1048576 )); then echo "OVER Lambda's limit" >&2; exit 1; fi
+
+over=()
+report() { # ScikitLearnRuntime value, bytes, what it is
+  local pct=$(($2 * 100 / (limit_mb * 1048576)))
+  printf "  %-36s %s of %d MB (%d%%)  %s\n" "TOTAL ScikitLearnRuntime=$1" "$(mb "$2")" "$limit_mb" "$pct" "$3"
+  if (($2 > limit_mb * 1048576)); then over+=("ScikitLearnRuntime=$1"); fi
+}
+if [[ -d "$build/$optional_layer" ]]; then
+  report attached "$total" "general runtime"
+else
+  echo "  (no $optional_layer in this build: ScikitLearnRuntime=attached cannot be deployed from it)"
+fi
+report none "$((total - optional))" "linear only"
+if ((${#over[@]})); then
+  echo "OVER Lambda's limit of $limit_mb MB unzipped with ${over[*]}" >&2
+  exit 1
+fi

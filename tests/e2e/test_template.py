@@ -65,7 +65,8 @@ def test_configuration_change_publishes_a_new_version() -> None:
     base = version_id(transformed())
     assert version_id(transformed()) == base  # stable when nothing changes
     for change in ({"DefaultModelVersion": "v2"}, {"CanaryVersion": "v2", "CanaryPercent": "10"},
-                   {"CacheTtlSeconds": "60"}, {"MemorySize": "2048"}, {"ConfigRevision": "2"}):  # fmt: skip
+                   {"CacheTtlSeconds": "60"}, {"MemorySize": "2048"}, {"ConfigRevision": "2"},
+                   {"ScikitLearnRuntime": "none"}):  # fmt: skip
         assert version_id(transformed(**change)) != base, change
 
 
@@ -90,3 +91,15 @@ def test_cache_resources_only_in_create_mode() -> None:
         assert resources[name]["Condition"] == "CreateCache"
     env = resources["InferenceFunction"]["Properties"]["Environment"]["Variables"]
     assert "rediss://" in json.dumps(env["REDIS_URL"])  # TLS to ElastiCache
+
+
+def test_scikit_learn_layer_only_when_attached() -> None:
+    """The whole Layers list is the Fn::If: `sam local` drops an item that may be AWS::NoValue (SAM CLI #6205)."""
+    resources = transformed(ScikitLearnRuntime="none")["Resources"]
+    (layer,) = [
+        k for k, v in resources.items() if k.startswith("ScikitLearnLayer") and v["Type"] == "AWS::Lambda::LayerVersion"
+    ]
+    assert resources[layer]["Condition"] == "AttachScikitLearn"  # a linear-only stack does not publish it
+    condition, attached, linear = resources["InferenceFunction"]["Properties"]["Layers"]["Fn::If"]
+    assert condition == "AttachScikitLearn"
+    assert attached[:-1] == linear and attached[-1] == {"Ref": layer} and len(linear) == 2

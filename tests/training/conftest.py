@@ -13,7 +13,9 @@ from training.bench import SAMPLE_CSV
 from training.cli import DEFAULT_MODELS_DIR, REPO_ROOT
 
 COMMITTED = DEFAULT_MODELS_DIR
-VERSIONS = ("v1", "v2")
+VERSIONS = ("v1", "v2")  # served by the fast path (model.ltm)
+GENERAL_VERSIONS = ("v3",)  # served by the scikit-learn runtime (model.joblib)
+ALL_VERSIONS = VERSIONS + GENERAL_VERSIONS
 
 
 @pytest.fixture

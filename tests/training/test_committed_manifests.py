@@ -14,7 +14,7 @@ from training.corpus import CSV_SHA256
 from training.dataset import SPLIT_SEED
 from training.manifest import REQUIRED_KEYS, file_sha256, read_manifest_json
 
-from .conftest import COMMITTED, VERSIONS
+from .conftest import ALL_VERSIONS, COMMITTED, VERSIONS
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -63,7 +63,7 @@ def test_manifest_schema(version: str) -> None:
     assert all(cls.startswith("sklearn.") for cls in raw["pipeline"]["classes"])
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", ALL_VERSIONS)
 def test_metrics_are_internally_consistent(version: str) -> None:
     raw = read_manifest_json(COMMITTED / version)
     metrics, test_rows = raw["metrics"], raw["data"]["test_rows"]
@@ -90,7 +90,7 @@ def test_v1_size_target() -> None:
     assert (COMMITTED / "v1" / ARTIFACT_FILE).stat().st_size <= 3_000_000
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", ALL_VERSIONS)
 def test_model_card_is_generated_from_the_manifest(version: str) -> None:
     folder = COMMITTED / version
     raw = read_manifest_json(folder)
@@ -99,3 +99,33 @@ def test_model_card_is_generated_from_the_manifest(version: str) -> None:
     assert f"{raw['metrics']['macro_f1']:.4f}" in card
     assert raw["data"]["test_sha256"] in card
     assert (folder / CONFUSION_PNG).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_v3_is_a_pipeline_the_fast_path_cannot_express_served_by_the_general_runtime() -> None:
+    import joblib
+
+    from serving.runtimes import SKLEARN_FORMAT
+    from training.export import ExportError, export
+
+    folder = COMMITTED / "v3"
+    raw = read_manifest_json(folder)
+    assert set(REQUIRED_KEYS) <= set(raw)
+    artifact = raw["artifact"]
+    assert artifact["format"] == SKLEARN_FORMAT and artifact["file"] == REFERENCE_FILE
+    assert artifact["sha256"] == file_sha256(folder / REFERENCE_FILE)
+    assert artifact["size_bytes"] == (folder / REFERENCE_FILE).stat().st_size
+    assert artifact["scikit_learn"] == sklearn.__version__  # the serving runtime must be exactly this
+    assert raw["reference"] is None and raw["parity"]["fast_path"] is False
+    with pytest.raises(ExportError):
+        export(joblib.load(folder / REFERENCE_FILE))
+    loaded = load_model(COMMITTED, "v3")  # size, sha256, scikit-learn version, unpickle, known answers
+    assert loaded.runtime == SKLEARN_FORMAT
+    assert list(loaded.model.labels) == raw["labels"]
+    assert raw["data"]["corpus_sha256"] == CSV_SHA256 and raw["data"]["split_seed"] == SPLIT_SEED
+
+
+def test_v3_beats_v2_on_the_same_split() -> None:
+    v2, v3 = (read_manifest_json(COMMITTED / v) for v in ("v2", "v3"))
+    assert v2["data"]["test_sha256"] == v3["data"]["test_sha256"]
+    assert v3["metrics"]["macro_f1"] > v2["metrics"]["macro_f1"]
+    assert v3["metrics"]["accuracy"] > v2["metrics"]["accuracy"]

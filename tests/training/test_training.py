@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, list_versions, load_model
+from serving.artifacts import ARTIFACT_FILE, PIPELINE_FILE, REFERENCE_FILE, list_versions, load_model
+from serving.runtimes import SKLEARN_FORMAT
 from tests.conftest import require
 from training import card, packing
 from training import train as train_module
@@ -30,7 +31,7 @@ from training.dataset import deduplicate, normalise, rows_sha256, split
 from training.manifest import read_manifest_json
 from training.pipelines import SPECS
 
-from .conftest import VERSIONS
+from .conftest import ALL_VERSIONS, GENERAL_VERSIONS, VERSIONS
 
 DEFAULT_CACHE_DIR = REPO_ROOT / DEFAULT_CACHE
 
@@ -115,12 +116,29 @@ def test_retraining_reproduces_metrics_and_predictions(sample_runs: tuple[Path, 
     assert a.predict(texts) == b.predict(texts)
 
 
+@pytest.mark.parametrize("version", GENERAL_VERSIONS)
+def test_retraining_a_pipeline_version_reproduces_its_bytes(sample_runs: tuple[Path, Path], version: str) -> None:
+    first_dir, second_dir = sample_runs
+    first, second = (read_manifest_json(d / version) for d in sample_runs)
+    assert first["metrics"] == second["metrics"]
+    assert first["artifact"]["format"] == SKLEARN_FORMAT and first["reference"] is None
+    assert first["artifact"]["sha256"] == second["artifact"]["sha256"]  # byte-identical pickles
+    assert first["known_answers"] == second["known_answers"]
+    texts = bench_texts()
+    a, b = load_model(first_dir, version), load_model(second_dir, version)
+    assert a.runtime == SKLEARN_FORMAT
+    assert a.model.classify(texts) == b.model.classify(texts)
+
+
 def test_sample_run_publishes_complete_versions(sample_runs: tuple[Path, Path]) -> None:
     models_dir = sample_runs[0]
-    assert list_versions(models_dir) == list(VERSIONS)
+    assert list_versions(models_dir) == list(ALL_VERSIONS)
     for version in VERSIONS:
         names = {p.name for p in (models_dir / version).iterdir()}
         assert names == {ARTIFACT_FILE, REFERENCE_FILE, "manifest.json", card.CARD_FILE, card.CONFUSION_PNG}
+    for version in GENERAL_VERSIONS:
+        names = {p.name for p in (models_dir / version).iterdir()}
+        assert names == {PIPELINE_FILE, "manifest.json", card.CARD_FILE, card.CONFUSION_PNG}
     assert not [p for p in models_dir.parent.iterdir() if p.name.startswith(".staging")]
 
 
@@ -129,7 +147,7 @@ def test_evaluate_command_rechecks_a_version(
 ) -> None:
     models_dir = sample_runs[0]
     assert main(["--models-dir", str(models_dir), "evaluate", "--corpus-csv", str(SAMPLE_CSV)]) == 0
-    assert capsys.readouterr().out.count("matches manifest") == len(VERSIONS)
+    assert capsys.readouterr().out.count("matches manifest") == len(ALL_VERSIONS)
 
 
 # --- packing ------------------------------------------------------------------------------------
