@@ -42,6 +42,8 @@ def test_every_event_file_replays_through_the_handler(load_handler, lambda_conte
             assert body["routing"] == "fallback" and body["fallback"] is True
         if "v2" in event_file.stem.split("predict", 1)[1]:
             assert body["model_version"] == "v2" and body["routing"] == "explicit"
+        if "v3" in event_file.stem.split("predict", 1)[1]:  # the scikit-learn runtime
+            assert body["model_version"] == "v3" and body["routing"] == "explicit"
 
 
 def _rest_event(path: str, method: str = "GET", stage: str = "Prod", body: str | None = None) -> dict:

@@ -51,6 +51,43 @@ def test_predict_explicit_v2(local_api: LocalApi) -> None:
     assert headers.get("x-model-version") == "v2"
 
 
+def test_v3_is_served_by_the_scikit_learn_runtime(local_api: LocalApi) -> None:
+    # The template attaches the scikit-learn layer by default (ScikitLearnRuntime=attached).
+    text = _text()
+    status, headers, first = local_api.call("POST", "/predict?model_version=v3", {"text": text})
+    assert status == 200, first
+    assert first["model_version"] == "v3" and first["routing"] == "explicit" and first["fallback"] is False, first
+    assert first["cache"] == "MISS" and headers.get("x-model-version") == "v3"
+    status, _, second = local_api.call("POST", "/predict?model_version=v3", {"text": text})
+    assert second["cache"] == "HIT" and (second["label"], second["scores"]) == (first["label"], first["scores"])
+
+    status, _, models = local_api.call("GET", "/models")
+    v3 = next(model for model in models["models"] if model["version"] == "v3")
+    assert v3["loaded"] is True and v3["runtime"] == "sklearn-joblib/1" and v3["status"] == "available", v3
+    v1 = next(model for model in models["models"] if model["version"] == "v1")
+    assert v1["runtime"] == "linear-text/1"
+
+
+def test_v3_answers_are_its_committed_pipelines(local_api: LocalApi) -> None:
+    import joblib
+
+    from tests.conftest import MODELS_DIR
+    from training.bench import bench_texts
+
+    texts = [f"{text} {uuid.uuid4().hex[:6]}" for text in bench_texts(32)]
+    status, _, body = local_api.call("POST", "/predict/batch?model_version=v3", {"texts": texts})
+    assert status == 200 and body["model_version"] == "v3", body
+    pipeline = joblib.load(MODELS_DIR / "v3" / "model.joblib")
+    assert [item["label"] for item in body["results"]] == list(pipeline.predict(texts))
+    expected = pipeline.predict_proba(texts)
+    worst = max(
+        abs(item["scores"][str(label)] - row[i])
+        for item, row in zip(body["results"], expected, strict=True)
+        for i, label in enumerate(pipeline.classes_)
+    )
+    assert worst <= 1e-6
+
+
 def test_predict_unknown_version_falls_back(local_api: LocalApi) -> None:
     status, _, body = local_api.call("POST", "/predict?model_version=v9", {"text": _text()})
     assert status == 200, body
