@@ -179,6 +179,7 @@ def test_invoke_event(invoked_events: dict[str, InvokeResult], event_file: str) 
         expected = {
             "default": ("default", "v1"),
             "v2": ("explicit", "v2"),
+            "v3": ("explicit", "v3"),  # the scikit-learn runtime, through the attached layer
             "fallback": ("fallback", "v1"),
             "batch": ("default", "v1"),
         }
