@@ -110,11 +110,12 @@ def test_another_scikit_learn_version_is_refused_with_both_versions(registered, 
     assert "this runtime has scikit-learn 1.8.0" in str(caught.value)
 
 
-def test_known_answers_that_no_longer_reproduce_refuse_the_version(registered, byo_copy) -> None:
+@pytest.mark.parametrize("drift", [1e-4, float("nan")], ids=["off-by-1e-4", "nan"])
+def test_known_answers_that_no_longer_reproduce_refuse_the_version(registered, byo_copy, drift) -> None:
     version = registered.versions["sgd"]
     path = byo_copy / version / "manifest.json"
     raw = json.loads(path.read_text())
-    raw["known_answers"]["probabilities"][2][0] += 1e-4  # what a drifted library would give
+    raw["known_answers"]["probabilities"][2][0] += drift  # what a drifted library would give
     path.write_text(json.dumps(raw))
     with pytest.raises(ArtifactError) as caught:
         load_model(byo_copy, version)
