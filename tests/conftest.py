@@ -131,8 +131,11 @@ def load_handler(monkeypatch: pytest.MonkeyPatch, committed_models: Path) -> Cal
     """Import serving.handler afresh under a given environment (it composes the app at import)."""
 
     def load(**env: str) -> Any:
+        from aws_lambda_powertools.logging import logger as powertools_logger
+
         for key, value in settings_env(committed_models, **env).items():
             monkeypatch.setenv(key, value)
+        monkeypatch.setattr(powertools_logger, "is_cold_start", True)  # a fresh instance: its first call is cold
         sys.modules.pop("serving.handler", None)
         import serving.handler
 

@@ -140,6 +140,31 @@ def test_one_structured_log_line_per_request_without_the_text(load_handler, lamb
     assert line["text_chars"] == len(secret_text)
 
 
+def test_log_lines_carry_the_lambda_context_and_keep_the_api_request_id(
+    load_handler, lambda_context, service_output, monkeypatch
+):
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")  # must not make the event (and its text) a log line
+    handler = load_handler()
+    secret_text = "my card number is 4111"
+    for n in range(2):
+        lambda_context.aws_request_id = f"lambda-request-{n}"
+        event = _rest_event("/predict", "POST", body=json.dumps({"text": secret_text}))
+        event["requestContext"]["requestId"] = f"api-request-{n}"
+        handler.lambda_handler(event, lambda_context)
+    output = service_output()
+    assert "4111" not in output
+    lines = [line for line in json_lines(output) if line.get("message") == "prediction served"]
+    assert [line["function_request_id"] for line in lines] == ["lambda-request-0", "lambda-request-1"]
+    assert [line["correlation_id"] for line in lines] == ["api-request-0", "api-request-1"]
+    assert [line["cold_start"] for line in lines] == [True, False]
+    for line in lines:
+        assert line["function_name"] == lambda_context.function_name
+        assert line["function_arn"] == lambda_context.invoked_function_arn
+        assert line["function_memory_size"] == lambda_context.memory_limit_in_mb
+        assert line["function_version"] == "7"
+
+
 def test_emf_metrics_are_flushed_once_per_invocation(load_handler, lambda_context, service_output):
     handler = load_handler(POWERTOOLS_METRICS_NAMESPACE="SentimentInference")
     event = _rest_event("/predict", "POST", body=json.dumps({"text": "battery life is great"}))

@@ -1,11 +1,14 @@
 """Lambda entry point: Mangum adapts API Gateway (REST, HTTP API) and ALB events to the app.
 
-Powertools applies at this edge: the cold-start metric, one metric flush per invocation,
-and the X-Ray segment for the whole invocation.
+Powertools applies at this edge: the Lambda context on every log line (request id, cold start,
+function name, ARN, memory, version) so lines join with Lambda's own REPORT lines, the
+cold-start metric, one metric flush per invocation, and the X-Ray segment for the whole invocation.
+The log correlation id stays API Gateway's request id (set per request by the app).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from mangum import Mangum
@@ -16,6 +19,7 @@ from serving.observability import logger, metrics, record_server_error, traced_h
 app = build_app()  # at import: configuration errors fail the init, models load once per instance
 _asgi = Mangum(app, lifespan="off")  # "auto" would run startup hooks on every invocation
 _service = app.state.service
+logger.append_keys(function_version=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"))
 
 
 def _before_snapshot() -> None:
@@ -45,6 +49,7 @@ def _is_http_event(event: Any) -> bool:
     return "httpMethod" in event or (isinstance(context, dict) and ("http" in context or "elb" in context))
 
 
+@logger.inject_lambda_context(log_event=False)  # never the event: it holds the input text
 @traced_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
