@@ -76,6 +76,18 @@ build: venv ## sam build (host build: python3.13 from .venv; layers via their Ma
 	$(SAM_ENV) sam build
 	bash local/size-report.sh
 
+.PHONY: deploy
+deploy: build ## sam deploy the dev stack (samconfig [default]; CONFIG_ENV=prod for prod); CodeDeploy canaries `live`
+	$(SAM_ENV) sam deploy $(if $(CONFIG_ENV),--config-env $(CONFIG_ENV))
+
+.PHONY: sync
+sync: venv ## sam sync --watch to a stack of its own (skips CodeDeploy: never the deploy stack)
+	$(SAM_ENV) sam sync
+
+.PHONY: logs
+logs: venv ## Tail the function's logs (one JSON line per request; CONFIG_ENV=prod for prod)
+	$(SAM_ENV) sam logs $(if $(CONFIG_ENV),--config-env $(CONFIG_ENV))
+
 .PHONY: validate
 validate: venv ## sam validate --lint and cfn-lint
 	$(SAM_ENV) sam validate --lint
