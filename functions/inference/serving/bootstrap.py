@@ -25,7 +25,11 @@ def build_cache(settings: Settings) -> TieredCache:
     if settings.redis_url:
         breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_seconds)
         shared = RedisCache.from_url(
-            settings.redis_url, settings.cache_ttl_seconds, settings.redis_timeout_seconds, breaker
+            settings.redis_url,
+            settings.cache_ttl_seconds,
+            settings.redis_timeout_seconds,
+            breaker,
+            secret_id=settings.redis_secret_id,
         )
     return TieredCache(local, shared)
 

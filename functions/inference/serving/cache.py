@@ -16,12 +16,15 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cachetools import TTLCache
 
 from serving.breaker import CircuitBreaker
 from serving.predictor import Prediction
+
+if TYPE_CHECKING:
+    from serving.redis_credentials import SecretsManagerCredentials
 
 KEY_PREFIX = "pred"
 ENTRY_FORMAT = 1
@@ -102,17 +105,36 @@ class LocalCache:
 
 
 class RedisCache:
-    def __init__(self, client: Any, ttl_seconds: int, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self,
+        client: Any,
+        ttl_seconds: int,
+        breaker: CircuitBreaker,
+        credentials: SecretsManagerCredentials | None = None,
+    ) -> None:
         self._client = client
         self._ttl = ttl_seconds
         self.breaker = breaker
+        self._credentials = credentials
 
     @classmethod
-    def from_url(cls, url: str, ttl_seconds: int, timeout_seconds: float, breaker: CircuitBreaker) -> RedisCache:
+    def from_url(
+        cls,
+        url: str,
+        ttl_seconds: int,
+        timeout_seconds: float,
+        breaker: CircuitBreaker,
+        secret_id: str | None = None,
+    ) -> RedisCache:
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
+        credentials = None
+        if secret_id:  # the password comes from Secrets Manager, never from the URL or the environment
+            from serving.redis_credentials import SecretsManagerCredentials
+
+            credentials = SecretsManagerCredentials(secret_id)
         # No client-side retries: one bounded attempt, then the breaker decides.
         client = redis.Redis.from_url(
             url,
@@ -120,8 +142,9 @@ class RedisCache:
             socket_connect_timeout=timeout_seconds,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=0,
+            credential_provider=credentials,
         )
-        return cls(client, ttl_seconds, breaker)
+        return cls(client, ttl_seconds, breaker, credentials)
 
     def get_many(self, keys: list[str]) -> CacheRead:
         if not keys:
@@ -169,11 +192,28 @@ class RedisCache:
             return None
         try:
             result = operation()
-        except Exception:  # redis-py raises several families (connection, timeout, auth, response)
-            self.breaker.record_failure()
-            return None
+        except Exception as error:  # redis-py raises several families (connection, timeout, auth, response)
+            if not (self._credentials is not None and _is_auth_failure(error)):
+                self.breaker.record_failure()
+                return None
+            # A rotated secret: fetch it again once, reconnect, and try once more.
+            self._credentials.refresh()
+            self._client.connection_pool.disconnect()
+            try:
+                result = operation()
+            except Exception:
+                self.breaker.record_failure()
+                return None
         self.breaker.record_success()
         return result
+
+
+def _is_auth_failure(error: Exception) -> bool:
+    from redis.exceptions import AuthenticationError, ResponseError
+
+    if isinstance(error, AuthenticationError):
+        return True
+    return isinstance(error, ResponseError) and str(error).startswith(("WRONGPASS", "NOAUTH"))
 
 
 class TieredCache:

@@ -7,6 +7,7 @@ deployment is caught by the pre-traffic hook instead of by customers.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ class Settings:
     canary_percent: float
     shadow_version: str | None
     redis_url: str | None = field(repr=False)  # may hold a password
+    redis_secret_id: str | None  # Secrets Manager secret with the Redis credentials (ARN or name)
     cache_ttl_seconds: int
     redis_timeout_seconds: float
     local_cache_entries: int
@@ -101,6 +103,20 @@ def _redis_url(raw: str) -> str | None:
     return raw
 
 
+def _url_has_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return bool(urlsplit(url).password)
+
+
+def _secret_id(raw: str) -> str | None:
+    if not raw:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9/_+=.@:-]{1,2048}", raw):
+        raise ValueError(raw)
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     version_rule = f"a model version matching {VERSION_PATTERN}"
@@ -113,6 +129,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shadow_version=_parse(env, "SHADOW_VERSION", "", _optional_version, version_rule + " or empty"),
         redis_url=_parse(
             env, "REDIS_URL", "", _redis_url, "a redis://, rediss:// or unix:// URL, or empty", secret=True
+        ),
+        redis_secret_id=_parse(
+            env, "REDIS_SECRET_ARN", "", _secret_id, "a Secrets Manager secret ARN or name, or empty"
         ),
         cache_ttl_seconds=_parse(
             env, "CACHE_TTL_SECONDS", "3600", _bounded(int, 1, 30 * 86400), "whole seconds, 1 to 2592000"
@@ -143,6 +162,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("CANARY_VERSION equals DEFAULT_MODEL_VERSION: a canary must be another version")
     if settings.shadow_version == settings.default_version:
         raise ConfigError("SHADOW_VERSION equals DEFAULT_MODEL_VERSION: a shadow must be another version")
+    if settings.redis_secret_id and not settings.redis_url:
+        raise ConfigError("REDIS_SECRET_ARN is set but REDIS_URL is empty: name the Redis endpoint the secret is for")
+    if settings.redis_secret_id and settings.redis_url and _url_has_password(settings.redis_url):
+        raise ConfigError(
+            "REDIS_URL holds a password and REDIS_SECRET_ARN is set: keep the credentials in the secret only"
+        )
     if not settings.client_id_header:
         raise ConfigError("CANARY_CLIENT_HEADER is empty: name the request header that identifies a client")
     return settings
