@@ -228,6 +228,8 @@ def test_lazy_loading_and_load_all(make_client):
     assert lazy.get("/models").json()["loaded_versions"] == ["v2"]
     lazy.post("/predict", json={"text": "x"})
     assert lazy.get("/models").json()["loaded_versions"] == ["v1", "v2"]
+    states = {m["version"]: m["status"] for m in lazy.get("/models").json()["models"]}
+    assert states == {"v1": "available", "v2": "available", "v3": "unverified"}  # v3 never tried here
     eager = make_client(LOAD_ALL_MODELS="true")
     assert eager.get("/models").json()["loaded_versions"] == ["v1", "v2", "v3"]  # v3 through the scikit-learn runtime
 

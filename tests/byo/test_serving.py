@@ -80,7 +80,7 @@ def test_a_tampered_pipeline_falls_back_visibly(registered, byo_copy, load_handl
     log = next(line for line in json_lines(service_output()) if line.get("message") == "prediction served")
     assert "tampered" in log["fallback_detail"] and "model.joblib" in log["fallback_detail"]
     models = _invoke(handler, lambda_context, "/models")
-    assert next(m for m in models["models"] if m["version"] == version)["status"] == "tampered"
+    assert next(m for m in models["models"] if m["version"] == version)["status"] == "failed: tampered"
 
 
 def test_a_tampered_fast_file_is_served_by_the_pipeline(registered, byo_copy, load_handler, lambda_context):

@@ -141,7 +141,8 @@ class InferenceService:
         artifact = loaded.artifact if loaded else manifest.artifact
         return {
             "version": version,
-            "status": failure.reason if failure else "available",
+            # Verification state: loaded (verified), its last load failed (and why), or not tried yet here.
+            "status": "available" if loaded else (f"failed: {failure.reason}" if failure else "unverified"),
             "loaded": loaded is not None,
             "default": version == self.router.default_version,
             "runtime": artifact.format,
