@@ -109,25 +109,22 @@ def test_canary_at_zero_percent_is_allowed(world: World, run: Run) -> None:
 
 
 @pytest.mark.parametrize(
-    ("version", "percent", "message"),
+    ("version", "message"),
     [
-        ("2", "100", "outside [0, 1)"),
-        ("2", "150", "outside [0, 1)"),
-        ("2", "-5", "outside [0, 1)"),
-        ("2", "nan", "outside [0, 1)"),
-        ("9", "10", "version 9 does not exist"),
-        ("$LATEST", "10", "cannot be $LATEST"),
-        ("1", "10", "alias's own primary version"),
-        ("abc", "10", "not a published version number"),
+        ("9", "version 9 does not exist"),
+        ("1", "alias's own primary version"),
     ],
 )
-def test_canary_refuses_what_aws_would_reject(world: World, run: Run, version: str, percent: str, message: str) -> None:
-    res = run("canary", "--version", version, "--percent", percent, *CD_FLAGS, "--json")
+def test_canary_refuses_what_aws_would_reject(world: World, run: Run, version: str, message: str) -> None:
+    # Percent range and version format are refused before any AWS call (test_rollout_arguments.py);
+    # these need the alias and the published versions.
+    res = run("canary", "--version", version, "--percent", "10", *CD_FLAGS, "--json")
 
     assert res.code == 2
     assert res.json["ok"] is False
     assert res.json["error"] == "validation"
     assert message in res.json["message"]
+    assert message in res.err
     assert world.alias() == {"primary": "1", "weights": {}}
 
 
@@ -337,6 +334,9 @@ def test_function_name_from_environment(world: World, monkeypatch: pytest.Monkey
 
 
 def test_argparse_errors_exit_2(world: World, run: Run) -> None:
-    with pytest.raises(SystemExit) as exc:
-        run("canary", "--version", "2")  # --percent missing
-    assert exc.value.code == 2
+    res = run("canary", "--version", "2")  # --percent missing
+
+    assert res.code == 2
+    assert res.out == ""
+    assert "usage: python -m tools.rollout canary" in res.err
+    assert "the following arguments are required: --percent" in res.err

@@ -90,6 +90,14 @@ def test_operator_session_against_moto_server(endpoint: str, server_world: World
     assert res.returncode == 3
     assert deployment_id in res.stderr
 
-    res = cli(endpoint, "promote", *CD_FLAGS, "--force")
+    res = cli(endpoint, "promote", *CD_FLAGS, "--force", "--output", "json")
     assert res.returncode == 0, res.stderr
     assert server_world.alias() == {"primary": "2", "weights": {}}
+    assert json.loads(res.stdout)["changed"] is True  # the warning is not on stdout...
+    assert res.stderr.startswith("warning: --force: changed the alias although CodeDeploy deployment")  # ...but here
+
+    res = cli(endpoint, "status", "--output", "text")
+    assert res.returncode == 0, res.stderr
+    assert [line.split("\t")[:3] for line in res.stdout.splitlines() if line.startswith("VERSION\t")] == [
+        ["VERSION", "2", "1"]
+    ]

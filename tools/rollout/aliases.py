@@ -2,8 +2,8 @@
 
 moto stores whatever routing it is given (weight 1.5, unknown versions, $LATEST, the alias's
 own version, two extra versions) and never changes RevisionId, so every rule AWS enforces is
-checked here before any write, and the write is guarded twice: an optimistic re-read and the
-RevisionId precondition that real Lambda enforces.
+checked here (``routing_problems``) before any write, and the write is guarded twice: an optimistic
+re-read and the RevisionId precondition that real Lambda enforces.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tools.rollout.errors import ConflictError, ValidationError
+from tools.rollout.errors import ConflictError
 
 MODEL_ENV_VAR = "DEFAULT_MODEL_VERSION"
 LATEST = "$LATEST"
@@ -171,13 +171,10 @@ def routing_problems(routing: Routing, configs: Mapping[str, VersionConfig | Non
     return problems
 
 
-def validate_routing(lambda_client: Any, function_name: str, routing: Routing) -> dict[str, VersionConfig | None]:
-    """Raise ValidationError listing every problem; return the configurations looked up."""
-    configs = {v: version_config(lambda_client, function_name, v) for v in versions_to_look_up(routing)}
-    problems = routing_problems(routing, configs)
-    if problems:
-        raise ValidationError("refused: " + "; ".join(problems))
-    return configs
+def version_configs(lambda_client: Any, function_name: str, *routings: Routing) -> dict[str, VersionConfig | None]:
+    """The configuration of every version the routings name (None: not published), each looked up once."""
+    versions = dict.fromkeys(v for routing in routings for v in versions_to_look_up(routing))
+    return {v: version_config(lambda_client, function_name, v) for v in versions}
 
 
 def ensure_unchanged(before: AliasState, now: AliasState) -> None:

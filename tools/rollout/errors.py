@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 EXIT_OK = 0
-EXIT_AWS_ERROR = 1
-EXIT_REFUSED = 2  # usage error or a proposed change that fails validation
+EXIT_AWS_ERROR = 1  # AWS configuration (region, profile, credentials) or an AWS call failed
+EXIT_REFUSED = 2  # usage error, or a change (or the stored routing it would keep) that fails validation
 EXIT_CONFLICT = 3  # someone else changed the alias, or CodeDeploy is shifting it
 
 
 class RolloutError(Exception):
-    """Base class: ``kind`` names the error in --json output, ``exit_code`` is the process status."""
+    """Base class: ``kind`` names the error in --output json, ``exit_code`` is the process status."""
 
     kind = "error"
     exit_code = EXIT_AWS_ERROR
@@ -39,6 +39,13 @@ class DeploymentInProgressError(RolloutError):
 
     kind = "deployment_in_progress"
     exit_code = EXIT_CONFLICT
+
+
+class ConfigError(RolloutError):
+    """No usable AWS configuration (unknown profile, no region): found before any AWS call."""
+
+    kind = "config"
+    exit_code = EXIT_AWS_ERROR
 
 
 class AwsError(RolloutError):

@@ -3,6 +3,8 @@
 Every change follows the same guarded path (``apply``):
   read alias -> plan the new routing -> validate like AWS -> refuse if CodeDeploy is deploying
   -> re-read and refuse if the alias moved -> update_alias with the RevisionId of the first read.
+When the plan equals the stored routing there is nothing to write, but the stored routing is still
+validated: an invalid one (moto stores anything) is refused, never reported as "nothing to change".
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class StatusReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "ok": True,
             "function_name": self.state.function_name,
             "alias": self.state.alias,
             "revision_id": self.state.revision_id,
@@ -168,6 +171,9 @@ def plan_canary(version: str, percent: float) -> Callable[[AliasState], Routing]
 def plan_promote(expected_version: str | None) -> Callable[[AliasState], Routing]:
     def plan(state: AliasState) -> Routing:
         extra = sorted(state.routing.weights)
+        if not extra and expected_version == state.routing.primary:
+            # Already promoted (e.g. a retry after a timeout): the requested routing is the stored one.
+            return state.routing
         if not extra:
             raise ValidationError(
                 f"refused: nothing to promote, {state.qualified_name} has no canary ({state.routing.describe()})"
@@ -220,6 +226,15 @@ def _deployment_guard(clients: Clients, target: Target, *, force: bool) -> list[
     )
 
 
+def _models(configs: dict[str, VersionConfig | None], routing: Routing) -> dict[str, str | None]:
+    """The default model of each version behind ``routing`` (None where unknown)."""
+    models: dict[str, str | None] = {}
+    for version, _ in routing.shares():
+        cfg = configs.get(version)
+        models[version] = cfg.model_version if cfg else None
+    return models
+
+
 def apply(
     clients: Clients,
     target: Target,
@@ -231,13 +246,28 @@ def apply(
     lam = clients.lambda_
     before = aliases.read_alias(lam, target.function_name, target.alias)
     proposal = plan(before)
+    configs = aliases.version_configs(lam, target.function_name, before.routing, proposal)
+    # The stored routing may break AWS's rules (moto, or anything written around this tool, accepts
+    # anything): never call it "nothing to change", and say so when a change replaces it.
+    stored = "; ".join(aliases.routing_problems(before.routing, configs))
     if proposal == before.routing:
-        return ChangeResult(action=action, changed=False, before=before, after=before)
-    configs: dict[str, VersionConfig | None] = aliases.validate_routing(lam, target.function_name, proposal)
-    warnings = _deployment_guard(clients, target, force=force)
+        if stored:
+            raise ValidationError(
+                f"refused: {before.qualified_name} already routes {before.routing.describe()}, but that stored "
+                f"routing is invalid (AWS would reject it): {stored}. Nothing was changed. Run status, then "
+                "correct the alias: rollback clears the additional versions; a wrong primary version needs "
+                "aws lambda update-alias --function-version N."
+            )
+        models = _models(configs, proposal)
+        return ChangeResult(action=action, changed=False, before=before, after=before, models=models)
+    problems = aliases.routing_problems(proposal, configs)
+    if problems:
+        raise ValidationError("refused: " + "; ".join(problems))
+    warnings = [f"{before.qualified_name} had an invalid routing ({stored}); {action} replaced it"] if stored else []
+    warnings += _deployment_guard(clients, target, force=force)
     # Last look right before writing: the RevisionId precondition alone is not enough where it is
     # not enforced (moto), and this also catches a change made while we validated.
     aliases.ensure_unchanged(before, aliases.read_alias(lam, target.function_name, target.alias))
     after = aliases.update_alias(lam, before, proposal)
-    models = {v: (cfg.model_version if cfg else None) for v, cfg in configs.items()}
+    models = _models(configs, proposal)
     return ChangeResult(action=action, changed=True, before=before, after=after, models=models, warnings=warnings)
