@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SCAN_VENV := .venv-scan
+MINISTACK_VENV := .venv-ministack
 MODELS_DIR := layers/models/models
 PYTEST_ARGS ?=
 
@@ -35,8 +36,15 @@ $(SCAN_VENV)/.installed: requirements-scan.txt
 	$(SCAN_VENV)/bin/pip install --quiet -r requirements-scan.txt
 	touch $@
 
+# MiniStack (the emulator of the deploy rehearsal) has its own virtualenv: it pins botocore exactly.
+$(MINISTACK_VENV)/.installed: requirements-ministack.txt
+	python3 -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/pip install --quiet --upgrade pip
+	$(MINISTACK_VENV)/bin/pip install --quiet -r requirements-ministack.txt
+	touch $@
+
 .PHONY: venv
-venv: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Create the virtualenvs (app, SAM CLI, scanner)
+venv: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed $(MINISTACK_VENV)/.installed ## Create the virtualenvs (app, SAM CLI, scanner, MiniStack)
 
 .PHONY: run
 run: $(VENV)/.installed ## Run the service locally on http://127.0.0.1:8000 (in-process cache; no Docker, no Redis)
@@ -109,6 +117,10 @@ size: ## Unzipped function + layers against Lambda's 250 MB, with and without th
 .PHONY: rehearsal
 rehearsal: venv ## Local rehearsal of an alias rollout: moto + sam local start-lambda per version + gateway
 	$(SAM_ENV) $(PY) -m local.rehearsal up --build
+
+.PHONY: deploy-rehearsal
+deploy-rehearsal: venv ## Real sam deploy of template.yaml to MiniStack on this machine: create, code change, config change, delete (Docker)
+	$(SAM_ENV) $(PY) -m pytest tests/e2e/test_deploy_rehearsal.py -s $(PYTEST_ARGS)
 
 .PHONY: clean
 clean: ## Remove build output and caches (keeps the virtualenvs)

@@ -29,6 +29,8 @@ from typing import Any
 import pytest
 
 from local import processes
+from local.ministack import server as ministack_server
+from local.ministack import settings as ministack_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = ROOT / "events"
@@ -197,8 +199,11 @@ def _http(
 class LocalApi:
     base: str
     log: Path
+    host: str | None = None  # a Host header: how an emulator tells execute-api requests from its own API
 
     def call(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, dict[str, str], Any]:
+        if self.host:
+            headers = {"Host": self.host, **headers}
         status, response_headers, raw = _http(method, self.base + path, body, headers)
         try:
             parsed: Any = json.loads(raw)
@@ -294,3 +299,70 @@ def invoked_events(sam_cli: str, sam_build: Path, redis_net: DockerNet) -> dict[
         results = list(pool.map(lambda event: _invoke(sam_cli, sam_build / "template.yaml", event, redis_net), events))
     print(f"\n[e2e] sam local invoke x{len(events)}: {time.monotonic() - started:.1f} s")
     return {result.event: result for result in results}
+
+
+# ------------------------------------------------------------------------------------------------
+# MiniStack: the AWS emulator the deploy rehearsal deploys to (local/ministack)
+# ------------------------------------------------------------------------------------------------
+MINISTACK_PYTHON = ministack_server.VENV_PYTHON
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+@dataclass
+class Emulator:
+    server: ministack_server.Server
+    region: str = "us-east-1"
+
+    @property
+    def endpoint(self) -> str:
+        return self.server.endpoint
+
+    def aws_env(self) -> dict[str, str]:
+        """sam_env() pointed at the emulator: AWS_ENDPOINT_URL (every botocore client, the SAM CLI's
+        included) and fake credentials; any real profile or session of the caller is dropped."""
+        env = {k: v for k, v in sam_env().items() if not k.startswith("AWS_")}
+        return env | FAKE_CREDENTIALS | {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.region}
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def rest_api(self, api_id: str, stage: str) -> LocalApi:
+        """A REST API's invoke URL on the emulator: https://{api}.execute-api.{region}.amazonaws.com/{stage}
+        on AWS; here the same host-based routing, on loopback, with the emulator's host name."""
+        host = f"{api_id}.execute-api.localhost:{self.server.port}"
+        return LocalApi(base=f"{self.endpoint}/{stage}", log=self.server.log, host=host)
+
+
+@pytest.fixture(scope="module")  # stopped after the module that uses it: nothing idles through the session
+def ministack(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """MiniStack on a free loopback port (python -m local.ministack, .venv-ministack), Lambda in Docker.
+
+    Offline the function runs in the image local/build-ministack-image.sh builds from the stand-in;
+    otherwise MiniStack pulls public.ecr.aws/lambda/python:3.13 itself."""
+    require(MINISTACK_PYTHON.is_file(), "MiniStack not installed (make venv creates .venv-ministack)")
+    image_prefix = None
+    if OFFLINE:
+        image_prefix = ministack_settings.OFFLINE_IMAGE_PREFIX
+        env = dict(os.environ) | {"STANDIN_IMAGE": STANDIN_IMAGE, "MINISTACK_IMAGE_PREFIX": image_prefix}
+        built = _run(["bash", str(ROOT / "local" / "build-ministack-image.sh")], timeout=300, env=env)
+        assert built.returncode == 0, f"local/build-ministack-image.sh failed:\n{built.stderr[-3000:]}"
+    workdir = tmp_path_factory.mktemp("ministack")
+    started = time.monotonic()
+    server = ministack_server.start(free_port(), workdir / "ministack.log", workdir / "tmp", image_prefix)
+    print(f"\n[e2e] ministack ready in {time.monotonic() - started:.1f} s on {server.endpoint}")
+    try:
+        yield Emulator(server=server)
+    finally:
+        stopping = time.monotonic()
+        leftovers = ministack_server.stop(server)
+        shutil.rmtree(workdir / "tmp", ignore_errors=True)  # extracted code and layers
+        print(f"\n[e2e] ministack stopped in {time.monotonic() - stopping:.1f} s")
+        assert not leftovers, f"ministack left containers behind: {leftovers}"
