@@ -273,7 +273,8 @@ def emitted(load_handler, lambda_context, service_output, models_copy: Path, mon
     serve({"SHADOW_VERSION": "v2", "MODELS_DIR": str(models_copy)}, _event("/predict", {"text": "shadow fails"}))
     closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: every shared-cache call fails at once
     serve({"REDIS_URL": closed, "CACHE_LOCAL_ENTRIES": "0"}, _event("/predict", {"text": "redis is down"}))
-    serve({"MODELS_DIR": "/nonexistent"}, _event("/predict", text))  # the default model cannot load: 503
+    (models_copy / "v1" / "model.ltm").unlink()
+    serve({"MODELS_DIR": str(models_copy)}, _event("/predict", text))  # the default model cannot load: 503
 
     for expected in (("200", "MISS"), ("200", "HIT"), ("200", "BYPASS"), ("503", "model_unavailable")):
         assert expected in outcomes, f"scenario did not produce {expected}: {outcomes}"

@@ -187,9 +187,12 @@ def test_emf_metrics_are_flushed_once_per_invocation(load_handler, lambda_contex
     assert doc["model_version"] == "v1" and doc["Fallbacks"] == [1.0] and doc["Predictions"] == [1.0]
 
 
-def test_server_errors_are_counted_per_function_version(load_handler, lambda_context, service_output, monkeypatch):
+def test_server_errors_are_counted_per_function_version(
+    load_handler, lambda_context, service_output, monkeypatch, models_copy
+):
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
-    handler = load_handler(MODELS_DIR="/nonexistent")
+    (models_copy / "v1" / "model.ltm").unlink()  # the default is there but cannot load: 503
+    handler = load_handler(MODELS_DIR=str(models_copy))
     response = handler.lambda_handler(_rest_event("/predict", "POST", body=json.dumps({"text": "hi"})), lambda_context)
     assert response["statusCode"] == 503
     documents = [doc for doc in json_lines(service_output()) if "ServerErrors" in doc]

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import settings_env
 
-Mode = Literal["pass", "delay", "stall"]
+Mode = Literal["pass", "delay", "stall", "drip"]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
@@ -28,7 +28,12 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str =
 
 
 class RedisProxy:
-    """A loopback TCP proxy in front of a real redis-server that can delay or stall replies.
+    """A loopback TCP proxy in front of a real redis-server that can delay, stall or drip replies.
+
+    Modes: ``pass``; ``delay`` (each client write waits ``delay_seconds`` before it is forwarded);
+    ``stall`` (client writes are swallowed: no reply ever comes); ``drip`` (replies are forwarded
+    one byte every ``delay_seconds``: a server or path that is alive but slow, which a per-read
+    socket timeout never notices).
 
     It counts what reaches it, so tests assert on counts (how many commands were stalled,
     whether a call arrived at all) rather than on wall-clock thresholds:
@@ -37,7 +42,8 @@ class RedisProxy:
     - ``chunks``: client writes received (any mode);
     - ``stalled``: connections that sent data while stalled and got no reply (each one is a
       Redis call the app had to give up on by its own timeout);
-    - ``abandoned``: stalled connections the app then closed itself (it stopped waiting).
+    - ``abandoned``: stalled connections the app then closed itself (it stopped waiting);
+    - ``replied``: reply bytes forwarded to the app (what it actually had to read).
     """
 
     def __init__(self, upstream_port: int) -> None:
@@ -48,6 +54,7 @@ class RedisProxy:
         self.chunks = 0
         self.stalled = 0
         self.abandoned = 0
+        self.replied = 0
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -78,6 +85,7 @@ class RedisProxy:
             "chunks": self.chunks,
             "stalled": self.stalled,
             "abandoned": self.abandoned,
+            "replied": self.replied,
         }
 
     async def _listen(self) -> int:
@@ -121,12 +129,19 @@ class RedisProxy:
                 item.close()
                 self._writers.discard(item)
 
-    @staticmethod
-    async def _pump(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+    async def _pump(self, source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
         try:
             while data := await source.read(65536):
-                target.write(data)
-                await target.drain()
+                if self.mode != "drip":
+                    target.write(data)
+                    await target.drain()
+                    self.replied += len(data)
+                    continue
+                for index in range(len(data)):
+                    target.write(data[index : index + 1])
+                    await target.drain()
+                    self.replied += 1
+                    await asyncio.sleep(self.delay_seconds)
         except (ConnectionError, OSError, asyncio.CancelledError):
             pass
 

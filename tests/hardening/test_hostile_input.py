@@ -76,8 +76,12 @@ def _is_surrogate(text: str) -> bool:
 
 
 def documented_valid(text: str) -> bool:
-    """The documented rules for a text: 1..MAX_CHARS characters, not blank, no NUL."""
-    return bool(text.strip()) and "\x00" not in text and len(text) <= MAX_CHARS
+    """The documented rules for a text: 1..MAX_CHARS characters and the OpenAPI ``pattern`` (not blank:
+    not only whitespace or invisible characters; no NUL). tests/test_schemas.py ties the pattern to
+    Python's whitespace and Unicode's invisible characters."""
+    from serving.schemas import TEXT_PATTERN
+
+    return re.search(TEXT_PATTERN, text) is not None and len(text) <= MAX_CHARS
 
 
 @FUZZ
@@ -213,6 +217,9 @@ BODY_CASES: list[tuple[str, bytes, int, str]] = [
     ("form-encoded-as-json", b"text=hello", 422, "not valid JSON"),
     ("version-in-body", b'{"text": "hi", "model_version": "v2"}', 422, "model_version: Extra inputs are not permitted"),
     ("unicode-separators-only", json.dumps({"text": "\u2028\u2029\x1c\x1f"}).encode(), 422, "empty or whitespace"),
+    ("zero-width-only", json.dumps({"text": "\u200b\u200c\ufeff"}).encode(), 422, "empty or whitespace"),
+    ("zero-width-and-spaces", json.dumps({"text": " \u200b \u2060\n"}).encode(), 422, "empty or whitespace"),
+    ("batch-zero-width-item", json.dumps({"texts": ["ok", "\u200d"]}).encode(), 422, "texts[1]: text must not be"),
     ("text-5001-astral-chars", json.dumps({"text": "\U0001f600" * 5001}).encode(), 422, "at most 5000 characters"),
     ("batch-item-too-long", b'{"texts": ["ok", "' + b"x" * 5001 + b'"]}', 422, "at most 5000 characters"),
     ("batch-too-many", json.dumps({"texts": ["a"] * 65}).encode(), 422, "at most 64"),
@@ -236,7 +243,7 @@ def test_bad_body_gets_the_documented_status_and_says_why(client, body: bytes, s
 ACCEPTED_TEXTS = {
     "ansi-escape-and-bell": "\x1b[31mred alert\x07",
     "delete-and-rtl-override": "good\x7f \u202eevil",
-    "zero-width-only": "\u200b\u200c",
+    "zero-width-around-a-letter": "\u200bx\u200c",
     "combining-marks": "cafe\u0301 " + "\u0301" * 50,
     "5000-astral-chars": "\U0001f600" * 5000,
     "crlf-injection-attempt": "ok\r\nX-Injected: 1\r\n\r\n<script>",
@@ -245,7 +252,7 @@ ACCEPTED_TEXTS = {
 
 @pytest.mark.parametrize("text", list(ACCEPTED_TEXTS.values()), ids=list(ACCEPTED_TEXTS))
 def test_control_and_exotic_characters_are_classified_not_crashed_on(client, labels, text: str):
-    # Only NUL and blank texts are documented as invalid; any other character is just text.
+    # Only NUL and blank texts (whitespace or invisible characters only) are documented as invalid.
     response = client.post("/predict", json={"text": text})
     assert response.status_code == 200, response.text[:300]
     check_prediction(response.json(), labels)

@@ -39,7 +39,9 @@ def test_small_load_run_has_zero_errors(committed_models: Path, redis_server):
 
 
 def test_load_run_fails_when_the_server_cannot_answer(tmp_path: Path):
-    # No models: every /predict is a 503. The script must say so and exit non-zero.
+    # The default version's folder is there but holds no model: every /predict is a 503. The script must
+    # say so and exit non-zero. (With no folder at all the server would not start: a configuration error.)
+    (tmp_path / "v1").mkdir()
     code, summary, output = run_load("--clients", "2", "--requests", "5", "--models-dir", str(tmp_path))
     assert code == 1, output
     assert summary["errors"] == 10 and summary["error_kinds"] == {"http_503": 10}

@@ -166,3 +166,42 @@ def test_untrusted_or_unauthenticated_tls_is_bypassed_never_500(make_client, tls
     assert server.process is not None and server.process.poll() is None
     trusted = make_client(REDIS_URL=tls_url(server.port, pki.ca), CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="5000")
     assert trusted.post("/predict", json=TEXT).json()["cache"] == "MISS"
+
+
+# ---- deadlines over TLS --------------------------------------------------------------------------
+
+
+def test_a_cold_instance_connects_over_tls_with_the_default_budgets(make_client, tls_redis):
+    """REDIS_TIMEOUT_MS stays 100 ms; opening the TLS connection has its own, larger allowance."""
+    server, pki = tls_redis
+    for attempt in range(3):  # each a fresh instance: its first request opens the connection
+        client = make_client(REDIS_URL=tls_url(server.port, pki.ca), CACHE_LOCAL_ENTRIES="0")
+        assert client.app.state.service.cache.shared._connect_timeout == 1.0
+        text = {"text": f"cold start number {attempt}"}
+        assert [client.post("/predict", json=text).json()["cache"] for _ in range(2)] == ["MISS", "HIT"]
+
+
+def test_a_tls_handshake_dripping_through_a_slow_path_ends_by_the_connect_budget(make_client, tls_redis):
+    import time
+
+    from tests.hardening.conftest import RedisProxy
+
+    server, pki = tls_redis
+    proxy = RedisProxy(server.port)
+    proxy.start()
+    try:
+        proxy.set_mode("drip", 0.005)  # the server's ~1 KB handshake would take seconds
+        client = make_client(
+            REDIS_URL=tls_url(proxy.port, pki.ca),
+            CACHE_LOCAL_ENTRIES="0",
+            REDIS_CONNECT_TIMEOUT_MS="300",
+            CACHE_BREAKER_FAILURES="100",
+        )
+        for _ in range(2):
+            start = time.monotonic()
+            response = client.post("/predict", json=TEXT)
+            elapsed = time.monotonic() - start
+            assert response.status_code == 200 and response.json()["cache"] == "BYPASS"
+            assert elapsed < 0.3 + 1.0  # the connect budget, plus a generous margin (TLS context CPU, CI)
+    finally:
+        proxy.stop()

@@ -6,7 +6,8 @@ instance serves one request at a time, so running inline skips a thread hand-off
 The two predict endpoints are declared like any FastAPI endpoint (their models make the
 OpenAPI document), but served by ``PlainJSONRoute``: a plain request skips FastAPI's generic
 parameter solving, anything else takes FastAPI's own path. Their answers are serialised once,
-straight to bytes.
+straight to bytes. A request reaches them past the middleware's 415 and 413, which apply only once
+the path and method match a route with a JSON body (a wrong method is the router's 405 first).
 """
 
 import inspect
@@ -25,10 +26,11 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from serving.artifacts import VERSION_PATTERN, ArtifactError
 from serving.config import Settings
-from serving.middleware import RequestContextMiddleware, header
+from serving.middleware import RequestContextMiddleware, Scope, header
 from serving.observability import logger, record_predictions
 from serving.routing import ModelUnavailable
 from serving.schemas import (
@@ -54,12 +56,18 @@ VersionQuery = Annotated[
 VersionPath = Annotated[str, Path(pattern=VERSION_PATTERN, max_length=_VERSION_MAX_LENGTH)]
 _VERSION_RE = re.compile(VERSION_PATTERN)
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorResponse, "description": "Body over the size limit"},
-    415: {"model": ErrorResponse, "description": "Body is not JSON"},
-    422: {"model": ErrorResponse, "description": "Invalid input; the message says what was wrong"},
-    503: {"model": ErrorResponse, "description": "The default model cannot be served"},
-}
+
+def _predict_errors(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        413: {"model": ErrorResponse, "description": f"Body over the size limit ({max_body_bytes} bytes)"},
+        415: {
+            "model": ErrorResponse,
+            "description": "Body is not JSON (Content-Type application/json or application/*+json), "
+            "or has a Content-Encoding other than identity",
+        },
+        422: {"model": ErrorResponse, "description": "Invalid input; the message says what was wrong"},
+        503: {"model": ErrorResponse, "description": "The default model cannot be served"},
+    }
 
 
 # Starlette's JSONResponse.render, with the encoder built once instead of per response.
@@ -106,25 +114,21 @@ def _plain_version(scope: dict[str, Any]) -> str | None:
     return _NOT_PLAIN
 
 
-def _is_json_content_type(value: str | None) -> bool:
-    # FastAPI parses a body as JSON when its main type is application and its subtype json or *+json.
-    if value is None:
-        return False
-    content_type = value.split(";", 1)[0].strip().lower()
-    return content_type == "application/json" or (
-        content_type.startswith("application/") and content_type.endswith("+json") and content_type.count("/") == 1
-    )
-
-
 class PlainJSONRoute(APIRoute):
     """Serves plain requests without FastAPI's generic parameter solving; the rest as FastAPI would.
 
     For an endpoint ``(body: Model, request: Request, model_version: VersionQuery)``: a request
     is plain when its JSON body passes ``Model.model_validate_json`` on the raw bytes and its
     query string has no ``model_version`` or a well-formed one. Then the endpoint gets exactly
-    the values FastAPI would have given it. Anything else (invalid JSON or fields, a bad version,
-    another content type) takes FastAPI's own handler, so every 4xx is FastAPI's, unchanged.
+    the values FastAPI would have given it. Anything else (invalid JSON or fields, a bad version)
+    takes FastAPI's own handler, so every 4xx is FastAPI's, unchanged. The content type needs no
+    check here: the middleware let through only types FastAPI parses as JSON.
     The endpoint must return a ``Response``.
+
+    What it pays, through the real handler (bench/handler_latency.py's method, in-process cache, 30
+    interleaved rounds of 300 requests against the same app with FastAPI's own route): a HIT 0.29-0.30
+    against 0.39-0.42 ms p50 and a MISS 0.34-0.41 against 0.46-0.56 ms, so about 0.10 ms a request,
+    where the round-to-round spread of the medians is 0.02-0.03 ms.
     """
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
@@ -135,7 +139,7 @@ class PlainJSONRoute(APIRoute):
         async def handle(request: Request) -> Response:
             scope = request.scope
             version = _plain_version(scope)
-            if version is not _NOT_PLAIN and _is_json_content_type(header(scope, b"content-type")):
+            if version is not _NOT_PLAIN:
                 raw = scope.get("state", {}).get("body")  # read once by RequestContextMiddleware
                 try:
                     body = model.model_validate_json(raw if raw is not None else await request.body())
@@ -149,7 +153,9 @@ class PlainJSONRoute(APIRoute):
 
 
 def create_app(settings: Settings, service: InferenceService, function_version: str) -> FastAPI:
-    PredictRequest, BatchPredictRequest = request_models(settings.max_text_chars, settings.max_batch_texts)
+    PredictRequest, BatchPredictRequest = request_models(
+        settings.max_text_chars, settings.max_batch_texts, settings.max_body_bytes
+    )
     app = FastAPI(
         title="Sentiment inference",
         version="1.0.0",
@@ -214,7 +220,7 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
             endpoint,
             methods=["POST"],
             response_model=response_model,
-            responses=_ERRORS,
+            responses=_predict_errors(settings.max_body_bytes),
             route_class_override=PlainJSONRoute,
         )
 
@@ -222,7 +228,14 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
     async def models() -> dict[str, Any]:
         return service.models()
 
-    @app.get("/models/{version}", responses={404: {"model": ErrorResponse}})
+    @app.get(
+        "/models/{version}",
+        responses={
+            404: {"model": ErrorResponse, "description": "No such model version"},
+            422: {"model": ErrorResponse, "description": "Not a version name (v + number)"},
+            503: {"model": ErrorResponse, "description": "The version's manifest cannot be read"},
+        },
+    )
     async def model_manifest(version: VersionPath) -> dict[str, Any]:
         try:
             return service.manifest(version)
@@ -244,9 +257,20 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         on_request=logger.set_correlation_id,
-        on_error=_log_unexpected,
+        on_error=log_unexpected,
+        takes_json_body=_json_body_routes(app),
     )
     return app
+
+
+def _json_body_routes(app: FastAPI) -> Callable[[Scope], bool]:
+    """Whether a request will be served by a route with a JSON body (its path and method match)."""
+    routes = [route for route in app.router.routes if isinstance(route, APIRoute) and route.body_field is not None]
+
+    def takes_json_body(scope: Scope) -> bool:
+        return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+    return takes_json_body
 
 
 def _error(
@@ -262,7 +286,7 @@ def _error(
     return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
-def _log_unexpected(exc: Exception) -> None:
+def log_unexpected(exc: Exception) -> None:
     # Type and stack only: an exception's message can quote the input (scikit-learn and numpy do).
     frames = [f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)]
     logger.error("unhandled error", extra={"error_type": type(exc).__name__, "stack": frames[-10:]})

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from serving.api import create_app
 from serving.breaker import CircuitBreaker
 from serving.cache import LocalCache, RedisCache, TieredCache
-from serving.config import Settings, load_settings
+from serving.config import Settings, check_models, load_settings
 from serving.observability import logger
 from serving.registry import ModelRegistry
 from serving.routing import Router
@@ -28,6 +28,7 @@ def build_cache(settings: Settings) -> TieredCache:
             settings.redis_url,
             settings.cache_ttl_seconds,
             settings.redis_timeout_seconds,
+            settings.redis_connect_timeout_seconds,
             breaker,
             secret_id=settings.redis_secret_id,
         )
@@ -46,5 +47,6 @@ def build_service(settings: Settings) -> InferenceService:
 
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    check_models(settings)  # a default version that is not there at all fails the init, naming the variable
     function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
     return create_app(settings, build_service(settings), function_version)

@@ -2,18 +2,18 @@
 
 Keys are built AFTER version resolution from the served version, the artifact digest
 and a hash of the normalised text, so an answer can only ever be found again by a
-request that the same artifact serves. Values are self-describing JSON and are
-checked on read: anything that does not parse or names another version is a miss.
+request that the same artifact serves. Values (``serving.cache_entry``) are checked on
+read by the service: anything invalid is a miss, counted, and overwritten.
 
-Redis is an optimisation, never a dependency: every Redis error or timeout is
-absorbed (the caller sees ``available=False`` and answers ``cache: BYPASS``), and a
-circuit breaker stops paying the timeout on every request during an outage.
+Redis is an optimisation, never a dependency: every Redis error or timeout is absorbed
+(the caller sees ``available=False`` and answers ``cache: BYPASS``); every call ends by
+a deadline (``serving.deadline``), one budget per request covers its read and its write,
+and a circuit breaker stops paying that wait on every request during an outage. A read
+never transfers more than ``MAX_ENTRY_BYTES + 1`` bytes per key, whatever a key holds.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,47 +21,35 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cachetools import TTLCache
 
 from serving.breaker import CircuitBreaker
-from serving.predictor import Prediction
+from serving.cache_entry import MAX_ENTRY_BYTES, text_digest
+from serving.deadline import Budget
 
 if TYPE_CHECKING:
     from serving.redis_credentials import SecretsManagerCredentials
 
 KEY_PREFIX = "pred"
-ENTRY_FORMAT = 1
+
+# One round trip for any number of keys, like MGET, but at most MAX_ENTRY_BYTES + 1 bytes of each
+# value (so a huge value costs no more than a valid one, and is still recognisably too large), and a
+# key holding another type reads as "!" (rejected, then overwritten) instead of failing the batch.
+# GETRANGE answers "" for a missing key; a Lua table cannot hold nil, so "" means absent.
+_READ_SCRIPT = """
+local values = {}
+for i, key in ipairs(KEYS) do
+  local value = redis.pcall('GETRANGE', key, 0, ARGV[1])
+  if type(value) ~= 'string' then value = '!' end
+  values[i] = value
+end
+return values
+"""
 
 
 def cache_key(version: str, digest: str, normalised_text: str) -> str:
-    # surrogatepass: JSON may carry lone surrogates; they must hash, not crash.
-    text_hash = hashlib.sha256(normalised_text.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{KEY_PREFIX}:{version}:{digest}:{text_hash}"
+    return key_for(version, digest, text_digest(normalised_text))
 
 
-def encode_entry(version: str, digest: str, prediction: Prediction) -> bytes:
-    entry = {
-        "format": ENTRY_FORMAT,
-        "model_version": version,
-        "digest": digest,
-        "label": prediction.label,
-        "scores": prediction.scores,
-    }
-    return json.dumps(entry, separators=(",", ":")).encode()
-
-
-def decode_entry(raw: bytes | None, version: str, digest: str) -> Prediction | None:
-    """The cached prediction, or None if absent, unparseable or from another artifact."""
-    if raw is None:
-        return None
-    try:
-        entry = json.loads(raw)
-        if entry["format"] != ENTRY_FORMAT or entry["model_version"] != version or entry["digest"] != digest:
-            return None
-        scores = {str(label): float(score) for label, score in entry["scores"].items()}
-        label = str(entry["label"])
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None
-    if label not in scores:
-        return None
-    return Prediction(label=label, scores=scores)
+def key_for(version: str, digest: str, text_sha256: str) -> str:
+    return f"{KEY_PREFIX}:{version}:{digest}:{text_sha256}"
 
 
 @dataclass(frozen=True)
@@ -110,12 +98,17 @@ class RedisCache:
         client: Any,
         ttl_seconds: int,
         breaker: CircuitBreaker,
+        timeout_seconds: float,
+        connect_timeout_seconds: float,
         credentials: SecretsManagerCredentials | None = None,
     ) -> None:
         self._client = client
         self._ttl = ttl_seconds
         self.breaker = breaker
+        self._timeout = timeout_seconds
+        self._connect_timeout = connect_timeout_seconds
         self._credentials = credentials
+        self._read = client.register_script(_READ_SCRIPT)
 
     @classmethod
     def from_url(
@@ -123,6 +116,7 @@ class RedisCache:
         url: str,
         ttl_seconds: int,
         timeout_seconds: float,
+        connect_timeout_seconds: float,
         breaker: CircuitBreaker,
         secret_id: str | None = None,
     ) -> RedisCache:
@@ -130,31 +124,39 @@ class RedisCache:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
+        from serving.redis_deadline import OffTheClockCredentials, connection_class
+
         credentials = None
         if secret_id:  # the password comes from Secrets Manager, never from the URL or the environment
             from serving.redis_credentials import SecretsManagerCredentials
 
             credentials = SecretsManagerCredentials(secret_id)
-        # No client-side retries: one bounded attempt, then the breaker decides.
+        # No client-side retries: one bounded attempt, then the breaker decides. The socket timeouts
+        # only apply outside a budgeted call (never, here): each call's deadline bounds it as a whole.
         client = redis.Redis.from_url(
             url,
+            connection_class=connection_class(url),
             socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
+            socket_connect_timeout=connect_timeout_seconds,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=0,
-            credential_provider=credentials,
+            credential_provider=OffTheClockCredentials(credentials) if credentials else None,
         )
-        return cls(client, ttl_seconds, breaker, credentials)
+        return cls(client, ttl_seconds, breaker, timeout_seconds, connect_timeout_seconds, credentials)
 
-    def get_many(self, keys: list[str]) -> CacheRead:
+    def budget(self) -> Budget:
+        """One request's allowance: REDIS_TIMEOUT_MS for its calls, REDIS_CONNECT_TIMEOUT_MS to connect."""
+        return Budget(self._timeout, self._connect_timeout)
+
+    def get_many(self, keys: list[str], budget: Budget | None = None) -> CacheRead:
         if not keys:
             return CacheRead([], available=True)
-        values = self._call(lambda: self._client.mget(keys))
+        values = self._call(lambda: self._read(keys=keys, args=[MAX_ENTRY_BYTES]), budget)
         if values is None:
             return CacheRead([None] * len(keys), available=False)
-        return CacheRead(list(values), available=True)
+        return CacheRead([value or None for value in values], available=True)
 
-    def set_many(self, items: dict[str, bytes]) -> bool:
+    def set_many(self, items: dict[str, bytes], budget: Budget | None = None) -> bool:
         if not items:
             return True
 
@@ -168,7 +170,7 @@ class RedisCache:
             pipe.execute()
             return True
 
-        return self._call(write) is not None
+        return self._call(write, budget) is not None
 
     def reconnect(self) -> None:
         """Drop every pooled connection (they are dead after a SnapStart restore) and start afresh."""
@@ -187,25 +189,36 @@ class RedisCache:
             "breaker": state,
         }
 
-    def _call(self, operation: Any) -> Any:
-        if not self.breaker.allow():
+    def _call(self, operation: Any, budget: Budget | None = None) -> Any:
+        """The operation's result, or None if it failed, timed out or was not attempted.
+
+        At most one failure per budget: after it (or once the budget is used up, or while the breaker
+        is open) nothing more is sent, so a request waits for Redis once at most.
+        """
+        budget = budget or self.budget()
+        if budget.exhausted or not self.breaker.allow():
+            budget.exhausted = True
             return None
-        try:
-            result = operation()
-        except Exception as error:  # redis-py raises several families (connection, timeout, auth, response)
-            if not (self._credentials is not None and _is_auth_failure(error)):
-                self.breaker.record_failure()
-                return None
-            # A rotated secret: fetch it again once, reconnect, and try once more.
-            self._credentials.refresh()
-            self._client.connection_pool.disconnect()
+        with budget.window():
             try:
-                result = operation()
-            except Exception:
+                result = self._attempt(operation)
+            except Exception:  # redis-py raises several families (connection, timeout, auth, response)
+                budget.exhausted = True
                 self.breaker.record_failure()
                 return None
         self.breaker.record_success()
         return result
+
+    def _attempt(self, operation: Any) -> Any:
+        try:
+            return operation()
+        except Exception as error:
+            if self._credentials is None or not _is_auth_failure(error):
+                raise
+        # A rotated secret: fetch it again once, reconnect, and try once more (within the same budget).
+        self._credentials.refresh()
+        self._client.connection_pool.disconnect()
+        return operation()
 
 
 def _is_auth_failure(error: Exception) -> bool:
@@ -223,28 +236,33 @@ class TieredCache:
         self.local = local
         self.shared = shared
 
-    def get_many(self, keys: list[str]) -> CacheRead:
+    def budget(self) -> Budget | None:
+        """The shared tier's allowance for one request (None without a shared tier)."""
+        return self.shared.budget() if self.shared is not None else None
+
+    def get_many(self, keys: list[str], budget: Budget | None = None) -> CacheRead:
         local = self.local.get_many(keys)
         if self.shared is None:
             return local
         missing = [key for key, value in zip(keys, local.values, strict=True) if value is None]
         if not missing:
             return local
-        shared = self.shared.get_many(missing)
+        shared = self.shared.get_many(missing, budget)
         found = dict(zip(missing, shared.values, strict=True))
         values = [value if value is not None else found[key] for key, value in zip(keys, local.values, strict=True)]
-        refill = {key: value for key, value in found.items() if value is not None}
+        # Refilled as read; the caller validates every value and overwrites the ones it rejects.
+        refill = {key: value for key, value in found.items() if value is not None and len(value) <= MAX_ENTRY_BYTES}
         if refill:
             self.local.set_many(refill)
         return CacheRead(values, available=shared.available)
 
-    def set_many(self, items: dict[str, bytes], shared: bool = True) -> bool:
+    def set_many(self, items: dict[str, bytes], budget: Budget | None = None) -> bool:
         stored_locally = self.local.set_many(items)
         if self.shared is None:
             return stored_locally
-        if not shared:
-            return False  # the caller's read of the shared tier just failed: skip it, do not wait twice
-        return self.shared.set_many(items)
+        if budget is not None and budget.exhausted:
+            return False  # this request's read of the shared tier failed: skip it, do not wait twice
+        return self.shared.set_many(items, budget)
 
     def reconnect(self) -> None:
         if self.shared is not None:

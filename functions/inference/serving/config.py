@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from serving.artifacts import VERSION_PATTERN, is_valid_version
+from serving.artifacts import VERSION_PATTERN, is_valid_version, list_versions
+from serving.redis_url import query_problem as redis_url_problem
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -34,6 +35,7 @@ class Settings:
     redis_secret_id: str | None  # Secrets Manager secret with the Redis credentials (ARN or name)
     cache_ttl_seconds: int
     redis_timeout_seconds: float
+    redis_connect_timeout_seconds: float  # opening a connection (connect, TLS handshake, AUTH)
     local_cache_entries: int
     breaker_failures: int
     breaker_cooldown_seconds: float
@@ -62,9 +64,14 @@ def _parse[T](
     raw = _get(env, name, default)
     try:
         return convert(raw)
-    except ValueError:
+    except ValueError as error:
         shown = "(value hidden: it may hold a password)" if secret else repr(raw)
-        raise ConfigError(f"{name}={shown} is invalid: expected {rule}") from None
+        why = f"{error}; " if isinstance(error, _Reason) else ""
+        raise ConfigError(f"{name}={shown} is invalid: {why}expected {rule}") from None
+
+
+class _Reason(ValueError):
+    """What is wrong with a value, in words that never quote it (so it may be shown for a secret too)."""
 
 
 def _bool(raw: str) -> bool:
@@ -96,10 +103,31 @@ def _optional_version(raw: str) -> str | None:
 
 
 def _redis_url(raw: str) -> str | None:
+    """The URL, checked as redis-py will read it (urllib), so a bad one fails here, not at the first call."""
     if not raw:
         return None
     if not raw.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(raw)
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # an unbalanced or invalid [IPv6] host, or a host that changes under NFKC
+        raise _Reason("the host is not a host name or a bracketed IPv6 address such as [::1]") from None
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise _Reason("a unix:// URL needs the socket's path, e.g. unix:///run/redis.sock")
+        return raw
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = 0
+    if port == 0:
+        raise _Reason("the port must be a number from 1 to 65535")
+    if not parts.hostname:
+        raise _Reason("the URL names no host")
+    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise _Reason("the path must be a database number, e.g. /0")
     return raw
 
 
@@ -107,6 +135,25 @@ def _url_has_password(url: str) -> bool:
     from urllib.parse import urlsplit
 
     return bool(urlsplit(url).password)
+
+
+def _connect_timeout_default(env: Mapping[str, str]) -> str:
+    # A TLS connection costs tens of ms of CPU (context, CA load, handshake), more on a small cold
+    # instance; a plain one costs a few round trips, like a command.
+    return "1000" if _get(env, "REDIS_URL", "").startswith("rediss://") else _get(env, "REDIS_TIMEOUT_MS", "100")
+
+
+def _header_name(raw: str) -> str:
+    # An HTTP token (RFC 9110), lower-cased as it is compared; "" is refused below with its own message.
+    if raw and not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", raw):
+        raise ValueError(raw)
+    return raw.lower()
+
+
+def _folder(raw: str) -> Path:
+    if not raw:
+        raise ValueError(raw)
+    return Path(raw)
 
 
 def _secret_id(raw: str) -> str | None:
@@ -121,7 +168,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     version_rule = f"a model version matching {VERSION_PATTERN}"
     settings = Settings(
-        models_dir=Path(_get(env, "MODELS_DIR", "/opt/models")),
+        models_dir=_parse(env, "MODELS_DIR", "/opt/models", _folder, "the models folder's path"),
         default_version=_parse(env, "DEFAULT_MODEL_VERSION", "v1", _version, version_rule),
         load_all_models=_parse(env, "LOAD_ALL_MODELS", "false", _bool, "true or false"),
         canary_version=_parse(env, "CANARY_VERSION", "", _optional_version, version_rule + " or empty"),
@@ -140,6 +187,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "REDIS_TIMEOUT_MS", "100", _bounded(int, 1, 10_000), "milliseconds, 1 to 10000"
         )
         / 1000,
+        redis_connect_timeout_seconds=_parse(
+            env,
+            "REDIS_CONNECT_TIMEOUT_MS",
+            _connect_timeout_default(env),
+            _bounded(int, 1, 10_000),
+            "milliseconds, 1 to 10000",
+        )
+        / 1000,
         local_cache_entries=_parse(
             env, "CACHE_LOCAL_ENTRIES", "1024", _bounded(int, 0, 1_000_000), "an entry count, 0 to 1000000"
         ),
@@ -154,7 +209,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "MAX_BODY_BYTES", "65536", _bounded(int, 64, 6 * 1024 * 1024), "bytes, 64 to 6291456"
         ),
         max_batch_texts=_parse(env, "MAX_BATCH_TEXTS", "64", _bounded(int, 1, 1000), "a count, 1 to 1000"),
-        client_id_header=_get(env, "CANARY_CLIENT_HEADER", "X-Client-Id").lower(),
+        client_id_header=_parse(
+            env, "CANARY_CLIENT_HEADER", "X-Client-Id", _header_name, "a header name: letters, digits, !#$%&'*+-.^_`|~"
+        ),
     )
     if settings.canary_percent > 0 and settings.canary_version is None:
         raise ConfigError("CANARY_PERCENT is set but CANARY_VERSION is empty: name the canary model version")
@@ -162,6 +219,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("CANARY_VERSION equals DEFAULT_MODEL_VERSION: a canary must be another version")
     if settings.shadow_version == settings.default_version:
         raise ConfigError("SHADOW_VERSION equals DEFAULT_MODEL_VERSION: a shadow must be another version")
+    if settings.redis_url and (problem := redis_url_problem(settings.redis_url)):
+        raise ConfigError(f"REDIS_URL {problem}")
     if settings.redis_secret_id and not settings.redis_url:
         raise ConfigError("REDIS_SECRET_ARN is set but REDIS_URL is empty: name the Redis endpoint the secret is for")
     if settings.redis_secret_id and settings.redis_url and _url_has_password(settings.redis_url):
@@ -171,3 +230,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not settings.client_id_header:
         raise ConfigError("CANARY_CLIENT_HEADER is empty: name the request header that identifies a client")
     return settings
+
+
+def check_models(settings: Settings) -> None:
+    """Fail the init when DEFAULT_MODEL_VERSION is not in MODELS_DIR at all (nothing could ever answer).
+
+    A default that is there but cannot load (tampered, incompatible, drifted) is not refused here: the
+    service answers 503 with the reason and retries the load, so an instance heals with the artifact.
+    """
+    if (settings.models_dir / settings.default_version).is_dir():
+        return
+    if not settings.models_dir.is_dir():
+        raise ConfigError(
+            f"MODELS_DIR={str(settings.models_dir)!r} is not a folder: point it at the models (in Lambda, attach"
+            " the models layer: /opt/models)"
+        )
+    found = ", ".join(list_versions(settings.models_dir)) or "none"
+    raise ConfigError(
+        f"DEFAULT_MODEL_VERSION={settings.default_version!r} is not in MODELS_DIR={str(settings.models_dir)!r}:"
+        f" versions found: {found}"
+    )

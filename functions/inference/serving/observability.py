@@ -98,6 +98,8 @@ def record_predictions(
         metrics.add_metric(name="Fallbacks", unit=MetricUnit.Count, value=1)
     if result.cache_error:
         metrics.add_metric(name="CacheErrors", unit=MetricUnit.Count, value=1)
+    if result.cache_rejected:  # cached values refused on read (invalid, foreign, poisoned)
+        metrics.add_metric(name="CacheRejected", unit=MetricUnit.Count, value=sum(result.cache_rejected.values()))
     metrics.add_metric(name="InferenceLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
     metrics.add_metric(name="LoadedModelVersions", unit=MetricUnit.Count, value=loaded_versions)
 
@@ -118,6 +120,8 @@ def record_predictions(
     }
     if route.fallback_error is not None:
         fields["fallback_detail"] = str(route.fallback_error)
+    if result.cache_rejected:
+        fields["cache_rejected"] = result.cache_rejected  # count per reason
     if result.shadow is not None:
         shadow = result.shadow
         fields["shadow"] = {"version": shadow.version, "agreed": shadow.agreed, "total": shadow.total}

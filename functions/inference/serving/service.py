@@ -6,15 +6,20 @@ fallback and canary), so an answer is only ever stored under the artifact that m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from serving.artifacts import ArtifactError
-from serving.cache import TieredCache, cache_key, decode_entry, encode_entry
+from serving.cache import TieredCache, key_for
+from serving.cache_entry import MAX_ENTRY_BYTES, decode_entry, encode_entry, text_digest
 from serving.observability import traced
 from serving.predictor import Prediction, normalise_text, predict
 from serving.registry import ModelRegistry
 from serving.routing import Route, Router
+
+if TYPE_CHECKING:
+    from serving.deadline import Budget
 
 CacheStatus = Literal["HIT", "MISS", "BYPASS"]
 
@@ -40,6 +45,8 @@ class ServeResult:
     items: list[ServedText]
     cache_error: bool
     shadow: ShadowResult | None
+    # Cached values refused on read (invalid, foreign, poisoned), by reason: served as misses and overwritten.
+    cache_rejected: dict[str, int] = field(default_factory=dict)
 
     @property
     def cache_summary(self) -> str:
@@ -64,15 +71,17 @@ class InferenceService:
     def predict(self, texts: list[str], requested: str | None, client_key: str | None = None) -> ServeResult:
         route = self.router.resolve(requested, client_key)
         normalised = [normalise_text(text) for text in texts]
-        keys = [cache_key(route.version, route.digest, text) for text in normalised]
-        cached, cache_available = self._lookup(route, keys)
+        hashes = [text_digest(text) for text in normalised]
+        keys = [key_for(route.version, route.digest, text_hash) for text_hash in hashes]
+        # One Redis allowance for the whole request: the read and the write share it, and a failed
+        # read exhausts it, so the write is skipped instead of waiting a second time.
+        budget = self.cache.budget()
+        cached, cache_available, rejected = self._lookup(route, keys, hashes, budget)
         missing = [index for index, hit in enumerate(cached) if hit is None]
         computed = self._compute(route, [normalised[index] for index in missing])
         fresh = dict(zip(missing, computed, strict=True))
-        # A shared tier that just failed the read is not written in the same request: a second
-        # timeout would double the wait that REDIS_TIMEOUT_MS promises to bound.
-        fresh_entries = {keys[index]: prediction for index, prediction in fresh.items()}
-        stored = self._store(route, fresh_entries, shared=cache_available)
+        fresh_entries = {keys[index]: (hashes[index], prediction) for index, prediction in fresh.items()}
+        stored = self._store(route, fresh_entries, budget)
         items = [
             ServedText(
                 prediction=hit if hit is not None else fresh[index],
@@ -88,23 +97,39 @@ class InferenceService:
             items=items,
             cache_error=shared_failed,
             shadow=self._shadow(route, normalised, predictions),
+            cache_rejected=rejected,
         )
 
     @traced
-    def _lookup(self, route: Route, keys: list[str]) -> tuple[list[Prediction | None], bool]:
-        read = self.cache.get_many(keys)
-        return [decode_entry(raw, route.version, route.digest) for raw in read.values], read.available
+    def _lookup(
+        self, route: Route, keys: list[str], hashes: list[str], budget: Budget | None
+    ) -> tuple[list[Prediction | None], bool, dict[str, int]]:
+        """Valid cached answers (None for a miss), whether the shared tier answered, rejections by reason."""
+        read = self.cache.get_many(keys, budget)
+        labels = route.model.manifest.labels
+        hits: list[Prediction | None] = []
+        rejected: Counter[str] = Counter()
+        for raw, text_hash in zip(read.values, hashes, strict=True):
+            hit, reason = decode_entry(raw, route.version, route.digest, text_hash, labels)
+            hits.append(hit)
+            if reason is not None:
+                rejected[reason] += 1
+        return hits, read.available, dict(rejected)
 
     @traced
     def _compute(self, route: Route, texts: list[str]) -> list[Prediction]:
         return predict(route.model, texts) if texts else []
 
     @traced
-    def _store(self, route: Route, fresh: dict[str, Prediction], shared: bool = True) -> bool:
+    def _store(self, route: Route, fresh: dict[str, tuple[str, Prediction]], budget: Budget | None) -> bool:
         if not fresh:
             return True
-        entries = {key: encode_entry(route.version, route.digest, p) for key, p in fresh.items()}
-        return self.cache.set_many(entries, shared=shared)
+        entries = {}
+        for key, (text_hash, prediction) in fresh.items():
+            value = encode_entry(route.version, route.digest, text_hash, prediction)
+            if len(value) <= MAX_ENTRY_BYTES:  # else it could never be read back (thousands of labels): not cached
+                entries[key] = value
+        return self.cache.set_many(entries, budget)
 
     def _shadow(self, route: Route, texts: list[str], primary: list[Prediction]) -> ShadowResult | None:
         """Run the shadow model for comparison only; nothing it does reaches the answer."""
