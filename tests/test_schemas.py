@@ -48,9 +48,12 @@ def schema_validator(predict_request: type) -> object:
 
 # Texts that mix blank characters, NUL, letters and anything else, so every rule is crossed often.
 _blank = st.sampled_from(sorted(BLANK))
-texts = st.lists(_blank | st.sampled_from(["\x00", "a", "\x07", "\U000e0020"]) | st.characters(), max_size=8).map(
-    "".join
-)
+# Lone surrogates (category Cs) are left out: they are not Unicode scalar values, so no JSON Schema string
+# holds one, and the service refuses them (422) before any pattern applies.
+texts = st.lists(
+    _blank | st.sampled_from(["\x00", "a", "\x07", "\U000e0020"]) | st.characters(exclude_categories=["Cs"]),
+    max_size=8,
+).map("".join)
 
 
 @settings(max_examples=500, deadline=None)
