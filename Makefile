@@ -17,10 +17,11 @@ PYTEST_ARGS ?=
 help: ## List targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -e .
 	touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
@@ -48,18 +49,18 @@ venv: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed $(MINIST
 
 .PHONY: run
 run: $(VENV)/.installed ## Run the service locally on http://127.0.0.1:8000 (in-process cache; no Docker, no Redis)
-	cd functions/inference && MODELS_DIR=$(CURDIR)/$(MODELS_DIR) POWERTOOLS_TRACE_DISABLED=true \
-		$(CURDIR)/$(PY) -m serving.local
+	MODELS_DIR=$(CURDIR)/$(MODELS_DIR) POWERTOOLS_TRACE_DISABLED=true $(PY) -m serving.local
 
 .PHONY: test
 test: venv ## Run the whole test suite (unit, Redis, moto, SAM end-to-end)
 	PATH=$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH $(PY) -m pytest $(PYTEST_ARGS)
 
+.PHONY: check
+check: $(VENV)/.installed ## Static checks (scripts/check): ruff check, ruff format --check, mypy --strict, cfn-lint
+	scripts/check
+
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff (check + format) and cfn-lint
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/cfn-lint template.yaml
+lint: check ## Alias of check
 
 .PHONY: scan
 scan: $(VENV)/.installed $(SCAN_VENV)/.installed ## Security scan of template.yaml: cfn-lint + checkov (offline; skips need a comment)

@@ -33,6 +33,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from devsupport.events import rest_event
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("BENCH_MODELS_DIR", ROOT / "layers" / "models" / "models"))
 
@@ -48,13 +50,7 @@ if {sklearn}:
     pipelines = [joblib.load(path) for path in sorted(pathlib.Path({models_dir!r}).glob("v*/model.joblib"))]
 import serving.handler as handler
 imported = time.perf_counter()
-event = {{
-    "resource": "/{{proxy+}}", "path": "/predict", "httpMethod": "POST",
-    "headers": {{"Content-Type": "application/json"}}, "multiValueHeaders": {{}},
-    "queryStringParameters": None, "multiValueQueryStringParameters": None,
-    "requestContext": {{"requestId": "cold-1", "stage": "Prod", "path": "/Prod/predict"}},
-    "body": json.dumps({{"text": "first request after a cold start"}}), "isBase64Encoded": False,
-}}
+event = json.loads(sys.argv[1])
 class Context:
     function_name = "bench"; memory_limit_in_mb = 1024; aws_request_id = "cold"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
@@ -67,12 +63,22 @@ print("RESULT", json.dumps({{"init_ms": (imported - started) * 1000, "first_ms":
 """
 
 
+# POST /predict as API Gateway sends it (REST v1 proxy), handed to each child
+EVENT = json.dumps(
+    rest_event(
+        "POST",
+        "/predict",
+        json.dumps({"text": "first request after a cold start"}),
+        headers={"Content-Type": "application/json"},
+        stage="Prod",
+        request_id="cold-1",
+    )
+)
 VARIANTS = {"ours": (False, False), "naive": (True, False), "sklearn": (True, True), "general": (False, False)}
 
 
 def _versions_by_runtime() -> tuple[list[str], list[str]]:
     """(linear-text versions, versions served by the scikit-learn runtime) in the models folder."""
-    sys.path.insert(0, str(ROOT / "functions" / "inference"))
     from serving.artifacts import list_versions, read_manifest
     from serving.linear_text import FORMAT
 
@@ -94,7 +100,6 @@ def sample(variant: str, linear_dir: Path, general_version: str | None) -> dict[
     models_dir = MODELS_DIR if variant == "general" else linear_dir
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT / "functions" / "inference"),
         "MODELS_DIR": str(models_dir),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "LOAD_ALL_MODELS": "true" if naive else "false",
@@ -102,7 +107,7 @@ def sample(variant: str, linear_dir: Path, general_version: str | None) -> dict[
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     done = subprocess.run(
-        [sys.executable, "-c", CHILD.format(naive=naive, sklearn=sklearn, models_dir=str(models_dir))],
+        [sys.executable, "-c", CHILD.format(naive=naive, sklearn=sklearn, models_dir=str(models_dir)), EVENT],
         env=env,
         capture_output=True,
         text=True,

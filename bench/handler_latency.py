@@ -27,7 +27,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,8 +36,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from devsupport.events import rest_event
+from devsupport.ports import free_port, wait_for_port
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "functions" / "inference"), str(ROOT)]
 MODELS_DIR = Path(os.environ.get("BENCH_MODELS_DIR", ROOT / "layers" / "models" / "models"))
 
 TARGETS = {  # ratio name -> (numerator, denominator, limit): issue #7's targets
@@ -53,12 +54,6 @@ CONTEXT = {  # ratio name -> (numerator, denominator): where the time goes, no t
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def redis_server() -> Any:
     binary = shutil.which("redis-server")
@@ -69,10 +64,7 @@ def redis_server() -> Any:
         args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir]
         process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            for _ in range(200):
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                    break
-                time.sleep(0.05)
+            wait_for_port(port, process, "redis-server", timeout=10)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
             process.kill()
@@ -94,27 +86,18 @@ class Context:
     aws_request_id = "bench"
 
 
-def event(text: str, n: int) -> dict[str, Any]:
-    return {
-        "resource": "/{proxy+}",
-        "path": "/predict",
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "requestContext": {"requestId": f"bench-{n}", "stage": "Prod", "path": "/Prod/predict"},
-        "body": json.dumps({"text": text}),
-        "isBase64Encoded": False,
-    }
+def event(text: str, n: int, path: str = "/predict", body: Any = None) -> dict[str, Any]:
+    """POST ``path`` as API Gateway sends it (REST v1 proxy); the body {"text": text} unless given."""
+    payload = json.dumps({"text": text} if body is None else body)
+    headers = {"Content-Type": "application/json"}
+    return rest_event("POST", path, payload, headers=headers, stage="Prod", request_id=f"bench-{n}")
 
 
 BATCH = 64
 
 
 def batch_event(batch: list[str]) -> dict[str, Any]:
-    single = event("", 0)
-    return {**single, "path": "/predict/batch", "body": json.dumps({"texts": batch})}
+    return event("", 0, "/predict/batch", {"texts": batch})
 
 
 def batch_throughput(handler: Callable[..., Any], context: Any) -> dict[str, float]:
@@ -228,7 +211,7 @@ def main() -> None:
         with contextlib.redirect_stdout(sink):
             handler = load_handler({**base, "REDIS_URL": url, "CACHE_LOCAL_ENTRIES": "0"})
             handler(event("warm up", 0), context)
-            miss_events = iter(event(text, i) for i, text in enumerate(texts(n), start=1))
+            miss_events = iter([event(text, i) for i, text in enumerate(texts(n), start=1)])  # built before timing
             raw["MISS"] = timed(lambda: handler(next(miss_events), context), n)
             hit = event("the same text every time", 1)
             handler(hit, context)

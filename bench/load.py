@@ -19,7 +19,6 @@ import ipaddress
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,11 +31,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script: the repository's `local` package
-from local import processes  # noqa: E402
+from devsupport import processes
+from devsupport.ports import free_port
 
-SERVICE_DIR = ROOT / "functions" / "inference"
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS = ROOT / "layers" / "models" / "models"
 LOOPBACK = "127.0.0.1"
 MAX_CLIENTS = 64
@@ -62,12 +60,6 @@ class ClientResult:
     errors: Counter[str] = field(default_factory=Counter)
     cache: Counter[str] = field(default_factory=Counter)
     versions: Counter[str] = field(default_factory=Counter)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
 
 
 def loopback_target(url: str) -> tuple[str, int]:
@@ -104,7 +96,7 @@ class LocalServer:
             env["REDIS_URL"] = redis_url
         self.process = subprocess.Popen(
             [sys.executable, "-m", "serving.local"],
-            cwd=SERVICE_DIR,
+            cwd=ROOT,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -19,14 +19,10 @@ import io
 import os
 import pstats
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "functions" / "inference"), str(ROOT)]
-from bench.handler_latency import MODELS_DIR, Context, event, texts, timed  # noqa: E402
+from handler_latency import MODELS_DIR, Context, event, texts, timed  # bench/ is this script's own folder
 
 ENV = {
     "MODELS_DIR": str(MODELS_DIR),

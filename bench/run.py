@@ -49,7 +49,6 @@ def plot(samples: dict[str, list[float]], path: Path) -> None:
 
 def _general_version() -> str | None:
     """The first version whose preferred artifact needs the scikit-learn runtime, if any."""
-    sys.path.insert(0, str(ROOT / "functions" / "inference"))
     from serving.artifacts import list_versions, read_manifest
     from serving.runtimes import SKLEARN_FORMAT
 

@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,14 +40,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script: the repository's `local` package
-from local import processes  # noqa: E402
+from devsupport import processes
+from devsupport.docker import docker, docker_problem, env_file, remove_network, start_redis
+from devsupport.ports import free_port
+from devsupport.sam import FUNCTION_ID as FUNCTION
+from devsupport.sam import OFFLINE, REDIS_IMAGE, STANDIN_IMAGE, find_sam, offline_args, sam_env
 
-OFFLINE = os.environ.get("SAM_LOCAL_OFFLINE", "").lower() in {"1", "true", "yes"}
-STANDIN_IMAGE = os.environ.get("STANDIN_IMAGE", "sentiment-standin/python:3.13-x86_64")
-REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "sentiment-standin/redis:trixie" if OFFLINE else "valkey/valkey:8-alpine")
-FUNCTION = "InferenceFunction"
+ROOT = Path(__file__).resolve().parents[1]
 # SAM keeps build.toml (the source hashes behind --cached) next to the build folder and deletes every cache
 # entry that file does not name: a build elsewhere would always start cold and would wipe the cache of
 # `make build` (.aws-sam/build.toml, .aws-sam/cache). So the benchmark has a folder of its own.
@@ -65,30 +63,13 @@ def log(message: str) -> None:
     print(f"[sam-local] {message}", flush=True)
 
 
-def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
-
-
 def why_skip() -> str | None:
-    if shutil.which("docker") is None:
-        return "no Docker engine (docker CLI not installed)"
-    try:
-        if docker("info", "--format", "{{.ServerVersion}}", timeout=20).returncode == 0:
-            return None
-    except subprocess.TimeoutExpired:
-        pass
-    return "no Docker engine (docker info failed; start it with local/start-docker.sh or source .ci/docker-up.sh)"
-
-
-def find_sam() -> str | None:
-    candidates = [shutil.which("sam"), str(ROOT / ".venv-sam" / "bin" / "sam")]
-    return next((c for c in candidates if c and Path(c).is_file()), None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    problem = docker_problem()
+    return (
+        f"no Docker engine ({problem}; start it with local/start-docker.sh or source .ci/docker-up.sh)"
+        if problem
+        else None
+    )
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -137,17 +118,7 @@ class Session:
         self.dangling_before = self._dangling()
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        # SAM's image-build lock files live in TMPDIR, shared by every SAM process: ours are private
-        # (a lock left behind by a killed process elsewhere would stall us for 5 minutes).
-        tmp = self.workdir / "tmp"
-        tmp.mkdir(exist_ok=True)
-        env.update(TMPDIR=str(tmp), SAM_CLI_TELEMETRY="0")
-        env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-        venv_bin = ROOT / ".venv" / "bin"  # python3.13 for `sam build`
-        if venv_bin.is_dir():
-            env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
-        return env
+        return sam_env(self.workdir / "tmp")  # a private TMPDIR: SAM's image-build locks are ours alone
 
     def build(self) -> None:
         build_log = self.workdir / "build.log"
@@ -166,28 +137,15 @@ class Session:
             sys.exit(f"sam build failed:\n{build_log.read_text(errors='replace')[-4000:]}")
 
     def start_redis(self) -> str:
-        created = docker("network", "create", self.network, timeout=30)
-        if created.returncode != 0:
-            sys.exit(f"docker network create failed: {created.stderr.strip()}")
-        self.cleanups.append(("network", self._remove_network))
-        self.cleanups.append(("containers", self._remove_attached))
-        started = docker("run", "-d", "--rm", "--name", self.redis, "--network", self.network, REDIS_IMAGE, timeout=120)
-        if started.returncode != 0:
-            sys.exit(f"cannot start Redis image {REDIS_IMAGE}: {started.stderr.strip()[-300:]}")
-        cli = "valkey-cli" if "valkey" in REDIS_IMAGE else "redis-cli"
-        deadline = time.monotonic() + 30
-        while docker("exec", self.redis, cli, "ping", timeout=10).stdout.strip() != "PONG":
-            if time.monotonic() > deadline:
-                sys.exit("Redis container did not answer PING within 30 s")
-            time.sleep(0.3)
-        env_file = self.workdir / "env.json"
-        local_env = json.loads((ROOT / "local" / "env.redis.json").read_text())
-        local_env["Parameters"]["REDIS_URL"] = f"redis://{self.redis}:6379/0"
-        env_file.write_text(json.dumps(local_env))
-        return str(env_file)
+        self.cleanups.append(("network and its containers", lambda: remove_network(self.network)))
+        try:
+            url = start_redis(self.network, self.redis)
+        except RuntimeError as error:
+            sys.exit(str(error))
+        return str(env_file(url, self.workdir / "env.json"))
 
     def start_api(self, env_file: str, port: int) -> None:
-        offline = ["--invoke-image", STANDIN_IMAGE, "--skip-pull-image"] if OFFLINE else []
+        offline = offline_args()
         args = [
             self.sam, "local", "start-api", "--template-file", str(self.build_dir / "template.yaml"),
             "--host", "127.0.0.1", "--port", str(port), "--warm-containers", "EAGER",
@@ -232,14 +190,6 @@ class Session:
     def stop_api(self) -> None:
         """Ctrl-C first (SAM then stops its warm containers), then harder."""
         processes.stop(self.process, processes.SAM_STOP, group=True)
-
-    def _remove_attached(self) -> None:
-        attached = docker("ps", "-aq", "--filter", f"network={self.network}", timeout=30).stdout.split()
-        if attached:
-            docker("rm", "-f", *attached, timeout=120)
-
-    def _remove_network(self) -> None:
-        docker("network", "rm", self.network, timeout=30)
 
     @staticmethod
     def _dangling() -> set[str]:

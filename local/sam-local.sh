@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export SAM_CLI_TELEMETRY=0
-SAM="${SAM:-$(command -v sam || echo .venv-sam/bin/sam)}"
+PYTHON="${PYTHON:-.venv/bin/python}"  # for devsupport (SAM CLI discovery, Redis)
+SAM="${SAM:-$("$PYTHON" -c 'from devsupport.sam import sam_cli; print(sam_cli())')}"
 NETWORK="${NETWORK:-sentiment-local}"
 PORT="${PORT:-3000}"
 offline=()
@@ -25,13 +26,10 @@ REDIS_IMAGE="${REDIS_IMAGE:-valkey/valkey:8-alpine}"
 docker info >/dev/null 2>&1 || { echo "Docker is not running (as root without systemd: local/start-docker.sh)" >&2; exit 1; }
 "$SAM" build
 
-docker network inspect "$NETWORK" >/dev/null 2>&1 || docker network create "$NETWORK" >/dev/null
-if [[ "$(docker inspect -f '{{.State.Running}}' sentiment-redis 2>/dev/null)" != "true" ]]; then
-  docker rm -f sentiment-redis >/dev/null 2>&1 || true
-  # the stand-in image's default command is redis-server; valkey images start valkey-server
-  docker run -d --name sentiment-redis --network "$NETWORK" "$REDIS_IMAGE" >/dev/null
-fi
-echo "Redis: redis://sentiment-redis:6379/0 on docker network $NETWORK"
+# Redis the one way the tests and benchmarks start it too (devsupport/docker.py): a long-lived container
+redis_url="$("$PYTHON" -m devsupport.docker redis --network "$NETWORK" --container sentiment-redis \
+  --image "$REDIS_IMAGE")"
+echo "Redis: $redis_url on docker network $NETWORK"
 
 exec "$SAM" local start-api --warm-containers EAGER --host 127.0.0.1 --port "$PORT" \
   --docker-network "$NETWORK" --env-vars local/env.redis.json "${offline[@]}" "$@"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from devsupport.events import load_event
 from serving.config import ConfigError, load_settings
-from tests.conftest import EVENTS_DIR
 
 
 def test_defaults_are_the_embedded_local_setup():
@@ -129,7 +129,7 @@ def test_a_default_that_is_there_but_cannot_load_still_starts_and_answers_503(
     # Not a configuration error: the service says why, and heals when the artifact is fixed (retried every 10 s).
     (models_copy / "v1" / "model.ltm").write_bytes(b"tampered")
     handler = load_handler(MODELS_DIR=str(models_copy))
-    event = json.loads((EVENTS_DIR / "apigw-v2-predict-default-200.json").read_text())
+    event = load_event("apigw-v2-predict-default-200.json")
     response = handler.lambda_handler(event, lambda_context)
     assert response["statusCode"] == 503
     assert json.loads(response["body"])["message"] == "default model v1 failed integrity verification"

@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT, free_port, json_lines
+from devsupport.events import rest_event
+from devsupport.ports import free_port
+from tests.conftest import ROOT, json_lines
 
 TEMPLATE = ROOT / "template.yaml"
 
@@ -211,20 +213,8 @@ def alarm_metrics(template: dict[str, Any]) -> list[MetricRef]:
 
 
 def _event(path: str, body: Any = None, query: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json", "Host": "abc.execute-api.eu-west-1.amazonaws.com"},
-        "multiValueHeaders": {},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {"requestId": "req-dashboard", "stage": "api", "path": f"/api{path}", "httpMethod": "POST"},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    headers = {"Content-Type": "application/json", "Host": "abc.execute-api.eu-west-1.amazonaws.com"}
+    return rest_event("POST", path, json.dumps(body), headers=headers, query=query, request_id="req-dashboard")
 
 
 # Every knob a scenario sets, so that one scenario's environment never leaks into the next.

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EVENTS_DIR, json_lines
+from devsupport.events import EVENTS_DIR, rest_event
+from tests.conftest import json_lines
 
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
 
@@ -47,26 +48,10 @@ def test_every_event_file_replays_through_the_handler(load_handler, lambda_conte
 
 
 def _rest_event(path: str, method: str = "GET", stage: str = "Prod", body: str | None = None) -> dict:
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json", "Host": "abc.execute-api.us-east-1.amazonaws.com"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {
-            "requestId": "req-stage-1",
-            "stage": stage,
-            "path": f"/{stage}{path}",
-            "httpMethod": method,
-            "identity": {"sourceIp": "203.0.113.9"},
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    headers = {"Content-Type": "application/json", "Host": "abc.execute-api.us-east-1.amazonaws.com"}
+    return rest_event(
+        method, path, body, headers=headers, stage=stage, request_id="req-stage-1", source_ip="203.0.113.9"
+    )
 
 
 def test_docs_work_behind_the_stage_prefix(load_handler, lambda_context):

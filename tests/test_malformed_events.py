@@ -15,16 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import EVENTS_DIR, json_lines
+from devsupport.events import EVENTS_DIR, load_event
+from tests.conftest import json_lines
 
 SECRET_TEXT = "my card number is 4111 1111"
 ERROR_FIELDS = {"request_id", "error", "message", "details"}
 
 
 def _event(name: str) -> dict[str, Any]:
-    event = json.loads((EVENTS_DIR / name).read_text())
-    event["body"] = json.dumps({"text": SECRET_TEXT})
-    return event
+    return load_event(name, body=json.dumps({"text": SECRET_TEXT}))
 
 
 def _v1() -> dict[str, Any]:
@@ -205,7 +204,7 @@ _FIELDS = [
 @st.composite
 def _mutated_events(draw: st.DrawFn) -> dict[str, Any]:
     """A committed event with a few fields removed or replaced: close enough to real to go deep into Mangum."""
-    event = json.loads((EVENTS_DIR / draw(st.sampled_from(_FILES))).read_text())
+    event = load_event(draw(st.sampled_from(_FILES)))
     for path in draw(st.lists(st.sampled_from(_FIELDS), min_size=1, max_size=3)):
         try:
             event = _changed(event, path, draw(st.just(...) | _json | _hosts | _strings))

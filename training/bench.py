@@ -35,7 +35,8 @@ def _probe_once(models_dir: Path, version: str, texts: list[str], warmup: int) -
     )
     if result.returncode != 0:
         raise RuntimeError(f"benchmark probe failed for {version}:\n{result.stderr}")
-    return json.loads(result.stdout)
+    timings: dict[str, float] = json.loads(result.stdout)
+    return timings
 
 
 def measure(models_dir: Path, version: str, runs: int = 5, texts: list[str] | None = None) -> dict[str, Any]:

@@ -190,11 +190,10 @@ def write_card(version_dir: Path, manifest: dict[str, Any]) -> None:
 def render_registered_card(manifest: dict[str, Any]) -> str:
     """The card of a registered model: what it is and how it is served; no training data is known."""
     art, fast, run = manifest["artifact"], manifest["fast_path"], manifest["runtime"]
-    fallback = manifest.get("fallback_artifact")
     libraries = ", ".join(f"{name} {run[key]}" for key, name in _LIBRARIES)
     steps = "\n".join(f"| {name} | `{cls}` |" for name, cls in manifest["pipeline"]["steps"])
     if fast["exported"]:
-        parity = fast["parity"]
+        parity, fallback = fast["parity"], manifest["fallback_artifact"]  # an exported fast path has one
         how = (
             f"The fast path: `{art['file']}` reproduces the pipeline on {parity['texts']} sample texts (labels "
             f"{parity['labels_equal']}/{parity['texts']}, probabilities within "

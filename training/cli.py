@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from serving.artifacts import ArtifactError, is_valid_version, list_versions, load_model
@@ -183,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.func  # set_defaults(func=cmd_...) of each subcommand
     try:
-        return args.func(args)
+        return command(args)
     except (ArtifactError, CorpusError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

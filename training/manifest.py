@@ -150,4 +150,5 @@ def write_manifest(version_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def read_manifest_json(version_dir: Path) -> dict[str, Any]:
-    return json.loads((version_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((version_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    return data

@@ -2,7 +2,7 @@
 of the served file, then the scikit-learn pipeline it was exported from, for comparison.
 
 Reads {"models_dir", "version", "texts", "warmup"} as JSON on stdin, prints JSON on stdout.
-Kept free of training imports beyond the package's sys.path setup, so nothing is pre-warmed.
+Kept free of training imports, so nothing is pre-warmed.
 """
 
 from __future__ import annotations

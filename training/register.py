@@ -36,14 +36,12 @@ class RegistrationError(RuntimeError):
 
 
 def _child(mode: str, request: dict[str, Any]) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "functions" / "inference"), str(REPO_ROOT)])}
     result = subprocess.run(
         [sys.executable, "-m", "training.inspect_pipeline", mode],
         input=json.dumps(request),
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        env=env,
         check=False,
     )
     if result.returncode == REFUSED:
@@ -51,7 +49,8 @@ def _child(mode: str, request: dict[str, Any]) -> dict[str, Any]:
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-5:])
         raise RegistrationError(f"checking the file crashed the checking process:\n{tail}")
-    return json.loads(result.stdout)
+    answer: dict[str, Any] = json.loads(result.stdout)
+    return answer
 
 
 def _summary(pipeline: dict[str, Any]) -> str:

@@ -109,12 +109,13 @@ def train_version(
             fast = version_dir / ARTIFACT_FILE
             fast.write_bytes(export.export(pipeline))
             artifact = manifest.artifact_section(fast, FORMAT)
-            reference: dict[str, Any] | None = {
+            kept = {
                 **manifest.artifact_section(pickled, SKLEARN_FORMAT),
                 "joblib_compress": spec.compress,
                 "vocabulary_packed": True,  # see training/packing.py
             }
-            del reference["format"], reference["scikit_learn"]  # not served: no runtime reads it
+            del kept["format"], kept["scikit_learn"]  # not served: no runtime reads it
+            reference: dict[str, Any] | None = kept
         else:
             # Served: the pickle itself, through the general scikit-learn runtime.
             artifact = {

@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from local import processes
+from devsupport import processes
 from local.ministack import settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +19,8 @@ from typing import Any
 
 import boto3
 
-from local import processes
+from devsupport import processes
+from devsupport.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "inference"
@@ -43,26 +42,6 @@ BASE_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_METRICS_NAMESPACE": "SentimentInferenceRehearsal",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[Any], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{what} exited with code {proc.returncode} before listening") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s") from None
-            time.sleep(0.1)
 
 
 def version_environments(models: Sequence[str]) -> dict[str, dict[str, str]]:

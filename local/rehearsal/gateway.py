@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.rehearsal.events import HttpResponse, api_gateway_event, gateway_error, proxy_response
+from devsupport.events import rest_event
+from local.rehearsal.events import STAGE, HttpResponse, gateway_error, proxy_response
 from local.rehearsal.lambdas import invoke
 from local.rehearsal.metrics import LambdaMetrics
 from tools.rollout.aliases import Routing, read_alias
@@ -103,12 +104,13 @@ class Gateway:
             response = gateway_error(502, f"version {version} has no local start-lambda in this rehearsal")
             return _with_version(response, version)
         parts = urlsplit(target)
-        event = api_gateway_event(
+        event = rest_event(
             method,
             parts.path or "/",
-            headers,
             body,
+            headers=headers,
             query=parse_qs(parts.query, keep_blank_values=True),
+            stage=STAGE,
             request_id=str(uuid.uuid4()),
         )
         result = invoke(endpoint, event, timeout=self.invoke_timeout)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -20,19 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local import processes
-from local.rehearsal.control_plane import CREDENTIALS, ROOT, free_port, wait_for_port
-from local.rehearsal.events import api_gateway_event
-
-FUNCTION_ID = "InferenceFunction"  # logical id in template.yaml
-
-
-def sam_binary() -> str:
-    """SAM CLI: $SAM_CLI, the project's .venv-sam, or `sam` on PATH."""
-    for candidate in (os.environ.get("SAM_CLI"), str(ROOT / ".venv-sam" / "bin" / "sam"), shutil.which("sam")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    raise RuntimeError("SAM CLI not found: run `make venv` (creates .venv-sam) or set SAM_CLI")
+from devsupport import processes
+from devsupport.events import rest_event
+from devsupport.ports import free_port, wait_for_port
+from devsupport.sam import FUNCTION_ID, offline_args, sam_cli
+from local.rehearsal.control_plane import CREDENTIALS, ROOT
+from local.rehearsal.events import STAGE
 
 
 @dataclass(frozen=True)
@@ -95,7 +87,7 @@ class LocalLambda:
         # Keyed by logical id: only this function gets these values. sam honours only declared variables.
         self.env_file.write_text(json.dumps({FUNCTION_ID: dict(environment)}, indent=2))
         command = [
-            sam_binary(),
+            sam_cli(),
             "local",
             "start-lambda",
             "--template",
@@ -115,7 +107,7 @@ class LocalLambda:
             "FunctionTimeout=29",
         ]
         if options.invoke_image:
-            command += ["--invoke-image", options.invoke_image, "--skip-pull-image"]
+            command += offline_args(options.invoke_image)
         if options.docker_network:
             command += ["--docker-network", options.docker_network]
         env = {
@@ -134,7 +126,7 @@ class LocalLambda:
         assert self.process is not None
         deadline = time.monotonic() + timeout
         wait_for_port(self.port, self.process, f"start-lambda for version {self.version}", timeout)
-        event = api_gateway_event("GET", "/health", {}, None)
+        event = rest_event("GET", "/health", stage=STAGE)
         last = "no answer"
         while time.monotonic() < deadline:
             result = invoke(self.url, event, timeout=max(1.0, deadline - time.monotonic()))

@@ -14,17 +14,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from devsupport.docker import docker
+from devsupport.docker import remove_network as remove_docker_network
+from devsupport.sam import OFFLINE, STANDIN_IMAGE, sam_cli, sam_env
 from local.rehearsal.control_plane import ALIAS, FUNCTION_NAME, ROOT, ControlPlane, version_environments
 from local.rehearsal.gateway import AliasRouter, Gateway
-from local.rehearsal.lambdas import LocalLambda, SamOptions, new_local_lambda, sam_binary
+from local.rehearsal.lambdas import LocalLambda, SamOptions, new_local_lambda
 from local.rehearsal.metrics import LambdaMetrics
 
 BUILD_DIR = ROOT / ".aws-sam" / "build"
 BUILT_TEMPLATE = BUILD_DIR / "template.yaml"
-TRUE = {"1", "true", "yes"}
-# Same convention as tests/e2e and .ci/docker-up.sh: offline machines use the stand-in runtime image.
-OFFLINE = os.environ.get("SAM_LOCAL_OFFLINE", "").lower() in TRUE
-STANDIN_IMAGE = os.environ.get("STANDIN_IMAGE", "sentiment-standin/python:3.13-x86_64")
 
 
 @dataclass
@@ -39,25 +38,12 @@ class Options:
     startup_timeout: float = 300.0
 
 
-def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def remove_docker_network(name: str) -> None:
-    """Every container on the network (sam's warm containers, if sam could not remove them), then the network."""
-    attached = _docker("ps", "-aq", "--filter", f"network={name}").stdout.split()
-    if attached:
-        _docker("rm", "-f", *attached, timeout=120)
-    _docker("network", "rm", name)
-
-
 def sam_build(log_path: Path) -> None:
     """`sam build` as a developer runs it (samconfig.toml [default]); python3.13 from the project venv."""
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
-    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env = sam_env()
     with log_path.open("ab") as log:
         done = subprocess.run(
-            [sam_binary(), "build"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
+            [sam_cli(), "build"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
         )
     if done.returncode != 0:
         raise RuntimeError(f"sam build failed; see {log_path}")
@@ -116,7 +102,7 @@ class Rehearsal:
         check_models(opts.template, opts.models)
         opts.workdir.mkdir(parents=True, exist_ok=True)
 
-        created = _docker("network", "create", opts.docker_network)
+        created = docker("network", "create", opts.docker_network)
         if created.returncode != 0:
             raise RuntimeError(f"docker network create {opts.docker_network}: {created.stderr.strip()}")
         self._stack.callback(remove_docker_network, opts.docker_network)

@@ -59,7 +59,6 @@ _USER_SCRIPT = (
     SHAPES_SOURCE
     + """
 import sys, warnings, joblib
-sys.path[:0] = [sys.argv[2]]
 from training.bench import SAMPLE_CSV
 from training.corpus import load_csv_file
 warnings.simplefilter("ignore", FutureWarning)  # SVC(probability=True) is deprecated in 1.9, still common
@@ -88,7 +87,7 @@ def register(artifact: Path, version: str, models_dir: Path) -> subprocess.Compl
 @pytest.fixture(scope="session")
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
     user_dir = tmp_path_factory.mktemp("user")
-    subprocess.run([sys.executable, "-c", _USER_SCRIPT, str(user_dir), str(ROOT)], check=True, cwd=user_dir)
+    subprocess.run([sys.executable, "-c", _USER_SCRIPT, str(user_dir)], check=True, cwd=user_dir)
     models_dir = tmp_path_factory.mktemp("byo") / "models"
     models_dir.mkdir()
     shutil.copytree(MODELS_DIR / "v1", models_dir / "v1")

@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 
+from devsupport.events import load_event
 from serving.artifacts import PIPELINE_FILE, ArtifactError, load_model
 from serving.linear_text import FORMAT
 from serving.runtimes import SKLEARN_FORMAT
 from tests.byo.conftest import FAST_SHAPES, SHAPES, Registered, user_pipeline
-from tests.conftest import EVENTS_DIR, ROOT, json_lines
+from tests.conftest import ROOT, json_lines
 from training.bench import bench_texts
 
-_BATCH_EVENT = json.loads((EVENTS_DIR / "apigw-v1-predict-batch-200.json").read_text())
+_BATCH_EVENT = load_event("apigw-v1-predict-batch-200.json")
 TEXTS = bench_texts(64)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,16 +27,16 @@ from typing import Any
 
 import pytest
 
-from local import processes
+from devsupport import docker, processes
+from devsupport.events import EVENTS_DIR
+from devsupport.ports import free_port
+from devsupport.sam import OFFLINE, REDIS_IMAGE, STANDIN_IMAGE, find_sam, offline_args
+from devsupport.sam import sam_env as _sam_env
 from local.ministack import server as ministack_server
 from local.ministack import settings as ministack_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-EVENTS_DIR = ROOT / "events"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-OFFLINE = os.environ.get("SAM_LOCAL_OFFLINE", "").lower() in {"1", "true", "yes"}
-STANDIN_IMAGE = os.environ.get("STANDIN_IMAGE", "sentiment-standin/python:3.13-x86_64")
-REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "sentiment-standin/redis:trixie" if OFFLINE else "valkey/valkey:8-alpine")
 LIMIT_BYTES = 250 * 1024 * 1024
 # SAM coordinates concurrent image builds with lock files in the temp folder, shared by every SAM process
 # on the machine: a lock left by a killed process elsewhere stalls an invoke for 5 minutes. Ours are private.
@@ -63,26 +62,7 @@ def _run(args: list[str], timeout: float = 60, **kwargs: Any) -> subprocess.Comp
 
 
 def sam_env() -> dict[str, str]:
-    env = dict(os.environ)
-    SAM_TMPDIR.mkdir(parents=True, exist_ok=True)
-    env["TMPDIR"] = str(SAM_TMPDIR)
-    env["SAM_CLI_TELEMETRY"] = "0"
-    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    # python3.13 must resolve for `sam build` (the project venv is 3.13; .python-version covers pyenv)
-    venv_bin = ROOT / ".venv" / "bin"
-    if venv_bin.is_dir():
-        env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def offline_args() -> list[str]:
-    return ["--invoke-image", STANDIN_IMAGE, "--skip-pull-image"] if OFFLINE else []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return _sam_env(SAM_TMPDIR)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -93,8 +73,7 @@ def _private_sam_tmpdir() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def sam_cli() -> str:
-    candidates = [shutil.which("sam"), str(ROOT / ".venv-sam" / "bin" / "sam")]
-    sam = next((c for c in candidates if c and Path(c).is_file()), None)
+    sam = find_sam()
     require(sam is not None, "SAM CLI not found (make venv installs it into .venv-sam)")
     assert sam is not None
     return sam
@@ -102,15 +81,11 @@ def sam_cli() -> str:
 
 @pytest.fixture(scope="session")
 def docker_ready() -> None:
-    require(shutil.which("docker") is not None, "docker CLI not installed")
-    try:
-        info = _run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=20)
-    except subprocess.TimeoutExpired:
-        info = None
-    require(info is not None and info.returncode == 0, "Docker engine not reachable (docker info failed)")
+    problem = docker.docker_problem()
+    require(problem is None, str(problem))
     if OFFLINE:
         for image in (STANDIN_IMAGE, REDIS_IMAGE):
-            found = _run(["docker", "image", "inspect", image], timeout=20).returncode == 0
+            found = docker.image_exists(image)
             require(found, f"offline stand-in image {image} missing (local/build-standin-image.sh)")
 
 
@@ -138,41 +113,15 @@ def sam_build(sam_cli: str, docker_ready: None, tmp_path_factory: pytest.TempPat
     return build_dir
 
 
-@dataclass
-class DockerNet:
-    network: str
-    redis_host: str
-    env_file: Path
-
-
 @pytest.fixture(scope="session")
-def redis_net(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerNet]:
+def redis_net(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[docker.RedisNetwork]:
     """A private docker network with Redis on it; the function containers join it."""
-    network = f"sentiment-e2e-{os.getpid()}"
-    redis_host = f"{network}-redis"
-    created = _run(["docker", "network", "create", network], timeout=30)
-    assert created.returncode == 0, created.stderr
     try:
-        started = _run(
-            ["docker", "run", "-d", "--rm", "--name", redis_host, "--network", network, REDIS_IMAGE], timeout=120
-        )
-        require(started.returncode == 0, f"cannot start Redis image {REDIS_IMAGE}: {started.stderr.strip()[-300:]}")
-        cli = "valkey-cli" if "valkey" in REDIS_IMAGE else "redis-cli"
-        deadline = time.monotonic() + 30
-        while _run(["docker", "exec", redis_host, cli, "ping"], timeout=10).stdout.strip() != "PONG":
-            assert time.monotonic() < deadline, "Redis container did not answer PING"
-            time.sleep(0.3)
-        env_file = tmp_path_factory.mktemp("sam") / "env.json"
-        local_env = json.loads((ROOT / "local" / "env.redis.json").read_text())
-        local_env["Parameters"]["REDIS_URL"] = f"redis://{redis_host}:6379/0"
-        env_file.write_text(json.dumps(local_env))
-        yield DockerNet(network=network, redis_host=redis_host, env_file=env_file)
+        with docker.redis_network(f"sentiment-e2e-{os.getpid()}", tmp_path_factory.mktemp("sam")) as net:
+            yield net
+    except RuntimeError as error:
+        require(False, str(error))
     finally:
-        # Whatever is still attached (Redis, any function container SAM left behind), then the network.
-        attached = _run(["docker", "ps", "-aq", "--filter", f"network={network}"], timeout=30).stdout.split()
-        if attached:
-            _run(["docker", "rm", "-f", *attached], timeout=120)
-        _run(["docker", "network", "rm", network], timeout=30)
         # every `sam local invoke` rebuilds the function image under the same tag: drop the leftovers
         pruning = time.monotonic()
         _run(["docker", "image", "prune", "-f"], timeout=120)
@@ -214,7 +163,7 @@ class LocalApi:
 
 @pytest.fixture(scope="session")
 def local_api(
-    sam_cli: str, sam_build: Path, redis_net: DockerNet, tmp_path_factory: pytest.TempPathFactory
+    sam_cli: str, sam_build: Path, redis_net: docker.RedisNetwork, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalApi]:
     """`sam local start-api` with warm containers, on the Redis network, until the session ends."""
     port = free_port()
@@ -260,7 +209,7 @@ class InvokeResult:
     output: str
 
 
-def _invoke(sam_cli: str, template: Path, event: Path, redis_net: DockerNet) -> InvokeResult:
+def _invoke(sam_cli: str, template: Path, event: Path, redis_net: docker.RedisNetwork) -> InvokeResult:
     args = [
         sam_cli, "local", "invoke", "InferenceFunction", "--template-file", str(template), "--event", str(event),
         "--docker-network", redis_net.network, "--env-vars", str(redis_net.env_file), *offline_args(),
@@ -286,7 +235,7 @@ def _invoke(sam_cli: str, template: Path, event: Path, redis_net: DockerNet) -> 
 
 
 @pytest.fixture(scope="session")
-def invoked_events(sam_cli: str, sam_build: Path, redis_net: DockerNet) -> dict[str, InvokeResult]:
+def invoked_events(sam_cli: str, sam_build: Path, redis_net: docker.RedisNetwork) -> dict[str, InvokeResult]:
     """`sam local invoke -e` for every file in events/, two at a time.
 
     With layers in the template SAM rebuilds the function image for every `sam local invoke` (~8 s here);

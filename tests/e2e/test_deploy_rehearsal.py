@@ -31,7 +31,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import EVENTS_DIR, ROOT, Emulator
+from devsupport.events import EVENTS_DIR
+from tests.e2e.conftest import ROOT, Emulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

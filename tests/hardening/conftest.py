@@ -1,9 +1,8 @@
-"""Fixtures for the hardening suite: a fault-injecting Redis proxy, Lambda events, response checks."""
+"""Fixtures for the hardening suite: a fault-injecting Redis proxy, response checks (events: devsupport.events)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import threading
 import time
@@ -200,39 +199,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def http_api_event(
-    method: str,
-    path: str,
-    body: bytes | str | None = None,
-    query: dict[str, str] | None = None,
-    request_id: str = "req-hardening",
-    content_type: str = "application/json",
-) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event, as the deployed function receives it."""
-    raw_query = "&".join(f"{key}={value}" for key, value in (query or {}).items())
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": raw_query,
-        "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com", "content-type": content_type},
-        "requestContext": {
-            "requestId": request_id,
-            "stage": "$default",
-            "http": {"method": method, "path": path, "sourceIp": "203.0.113.9"},
-        },
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = dict(query)
-    if isinstance(body, bytes):
-        event["body"] = base64.b64encode(body).decode()
-        event["isBase64Encoded"] = True
-    elif body is not None:
-        event["body"] = body
-    return event
 
 
 # ---- the documented response shapes, checked strictly (no missing and no extra fields) ----

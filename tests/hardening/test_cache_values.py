@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from devsupport.events import http_api_event
 from tests.conftest import json_lines
-from tests.hardening.conftest import emf_documents, http_api_event
+from tests.hardening.conftest import emf_documents
 
 pytestmark = pytest.mark.redis
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from devsupport.events import http_api_event
 from tests.conftest import json_lines
 from tests.hardening.conftest import (
     FakeClock,
@@ -25,7 +26,6 @@ from tests.hardening.conftest import (
     check_error,
     check_prediction,
     emf_documents,
-    http_api_event,
     wait_until,
 )
 

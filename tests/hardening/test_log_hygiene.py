@@ -18,8 +18,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import RedisServer, _CurrentStdout, free_port, json_lines, require, settings_env
-from tests.hardening.conftest import http_api_event
+from devsupport.events import http_api_event
+from devsupport.ports import free_port
+from tests.conftest import RedisServer, _CurrentStdout, json_lines, require, settings_env
 
 TOKEN = secrets.token_hex(6)
 MARKERS = {

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import RedisServer, free_port, require
+from devsupport.ports import free_port
+from tests.conftest import RedisServer, require
 
 pytestmark = pytest.mark.redis
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,10 +13,14 @@ from moto import mock_aws
 
 from tests.rollout.world import FN, REGION, CliResult, World, build_world, fake_aws_env
 
-# The hook is deployed from its own folder (its CodeUri): import it the way Lambda does.
-HOOK_DIR = Path(__file__).resolve().parents[2] / "functions" / "deploy_hook"
-if str(HOOK_DIR) not in sys.path:
-    sys.path.insert(0, str(HOOK_DIR))
+# The hook is deployed from its own folder (its CodeUri) as the top-level module `pretraffic`, as Lambda
+# imports it; it is not part of the installed project, so it is loaded from its file under that name.
+HOOK_FILE = Path(__file__).resolve().parents[2] / "functions" / "deploy_hook" / "pretraffic.py"
+if "pretraffic" not in sys.modules:
+    _spec = importlib.util.spec_from_file_location("pretraffic", HOOK_FILE)
+    assert _spec is not None and _spec.loader is not None
+    sys.modules["pretraffic"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["pretraffic"])
 
 
 @pytest.fixture

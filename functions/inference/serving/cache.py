@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from cachetools import TTLCache
 
@@ -57,12 +57,6 @@ class CacheRead:
     values: list[bytes | None]
     # False when the shared tier could not be asked: a None value then means "unknown", not "absent".
     available: bool
-
-
-class CacheBackend(Protocol):
-    def get_many(self, keys: list[str]) -> CacheRead: ...
-    def set_many(self, items: dict[str, bytes]) -> bool: ...
-    def status(self) -> dict[str, Any]: ...
 
 
 class LocalCache:

@@ -82,10 +82,10 @@ def _bool(raw: str) -> bool:
     raise ValueError(raw)
 
 
-def _bounded[T](kind: Callable[[str], T], low: float, high: float) -> Callable[[str], T]:
+def _bounded[T: (int, float)](kind: Callable[[str], T], low: float, high: float) -> Callable[[str], T]:
     def convert(raw: str) -> T:
         value = kind(raw)
-        if not low <= value <= high:  # type: ignore[operator]
+        if not low <= value <= high:
             raise ValueError(raw)
         return value
 

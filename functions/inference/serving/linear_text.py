@@ -93,7 +93,7 @@ class Header:
 class LinearTextModel:
     """Scores texts exactly like the scikit-learn TfidfVectorizer + LogisticRegression it came from."""
 
-    def __init__(self, header: Header, terms: list[str], weights: array) -> None:
+    def __init__(self, header: Header, terms: list[str], weights: array[float]) -> None:
         self.header = header
         self.labels = header.labels
         self._rows = len(header.intercept)
@@ -171,7 +171,7 @@ class LinearTextModel:
         return [value / total for value in exps]
 
 
-def encode(header: Header, terms: list[str], weights: array) -> bytes:
+def encode(header: Header, terms: list[str], weights: array[float]) -> bytes:
     """The file's bytes; ``weights`` holds n_terms * (1 + rows) float64 values (see module doc)."""
     vocabulary = "\n".join(terms).encode("utf-8")
     if any("\n" in term for term in terms) or len(vocabulary) != header.vocabulary_bytes:

@@ -22,7 +22,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-Scope = dict[str, Any]
+from starlette.types import Scope
+
 ASGIApp = Callable[..., Any]
 Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]  # status, error code, message, extra headers
 
@@ -79,7 +80,8 @@ def is_json_content_type(value: str | None) -> bool:
 
 def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a header (``name`` in lower case), as Starlette's ``Headers.get``."""
-    for key, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for key, value in headers:
         if key.lower() == name:
             return value.decode("latin-1")
     return None

@@ -14,13 +14,12 @@ import json
 import os
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-if TYPE_CHECKING:
-    from serving.service import ServeResult
+from serving.results import ServeResult
 
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "sentiment-inference")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SentimentInference")
@@ -38,7 +37,8 @@ def _loads_message(message: str) -> Any:
 
 logger = Logger(
     service=SERVICE_NAME,
-    json_deserializer=_loads_message,
+    # Powertools annotates this as (JSON value) -> str, but calls it with the str message and keeps any JSON value.
+    json_deserializer=_loads_message,  # type: ignore[arg-type]  # wrong upstream annotation, see above
     # Powertools' own serializer settings, with the encoder built once instead of per line.
     json_serializer=json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False).encode,
 )
@@ -73,14 +73,14 @@ def traced[F: Callable[..., Any]](method: F) -> F:
     """
     if tracer is None:
         return method
-    return tracer.capture_method(capture_response=False)(method)  # type: ignore[no-any-return]
+    return cast(F, tracer.capture_method(capture_response=False)(method))  # Powertools keeps the signature
 
 
 def traced_handler[H: Callable[..., Any]](handler: H) -> H:
     """The X-Ray segment for a whole invocation, when tracing is on."""
     if tracer is None:
         return handler
-    return tracer.capture_lambda_handler(capture_response=False)(handler)  # type: ignore[no-any-return]
+    return cast(H, tracer.capture_lambda_handler(capture_response=False)(handler))
 
 
 def record_predictions(

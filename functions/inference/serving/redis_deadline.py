@@ -95,6 +95,7 @@ class _DeadlineMixin:
         if getattr(self, "_sock", None) is not None:
             return
         with connecting():
+            # A mixin: the method is the redis Connection class's, which mypy cannot see from here.
             super().connect_check_health(check_health, retry_socket_connect)  # type: ignore[misc]
 
     @property
@@ -106,7 +107,7 @@ class _DeadlineMixin:
         self._socket_connect_timeout = value
 
     def _connect(self) -> DeadlineSocket:
-        return DeadlineSocket(super()._connect(), self._socket_timeout)  # type: ignore[misc]
+        return DeadlineSocket(super()._connect(), self._socket_timeout)  # type: ignore[misc]  # mixin, as above
 
 
 class DeadlineConnection(_DeadlineMixin, Connection):
@@ -116,7 +117,7 @@ class DeadlineConnection(_DeadlineMixin, Connection):
 class DeadlineSSLConnection(_DeadlineMixin, SSLConnection):
     def _wrap_socket_with_ssl(self, sock: socket.socket) -> Any:
         sock.settimeout(seconds_left(self._socket_timeout))  # Python bounds a whole handshake by it
-        return super()._wrap_socket_with_ssl(sock)
+        return super()._wrap_socket_with_ssl(sock)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
 
 
 class DeadlineUnixConnection(_DeadlineMixin, UnixDomainSocketConnection):

@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
+from pydantic.config import JsonDict
 
+from serving.results import CacheStatus
 from serving.routing import Routing
-from serving.service import CacheStatus
 
 # A text must hold at least one visible character. Blank characters, as inclusive code point ranges:
 # Python's whitespace (what str.strip() removes, the C0 separators 0x1c-0x1f included) and Unicode's
 # default-ignorable code points of the Basic Multilingual Plane (zero-width spaces and joiners, bidi
 # marks, variation selectors, fillers: all invisible). tests/test_schemas.py checks both against Python
 # and the Unicode database.
+CodeRanges = tuple[tuple[int, int], ...]  # inclusive (low, high) pairs
+WHITESPACE: CodeRanges
+INVISIBLE: CodeRanges
 WHITESPACE = ((0x09, 0x0D), (0x1C, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A))
 WHITESPACE += ((0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000))
 INVISIBLE = ((0xAD, 0xAD), (0x34F, 0x34F), (0x61C, 0x61C), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F))
@@ -37,7 +41,9 @@ def _check_text(text: str) -> str:
     return text
 
 
-class _TextRequest(BaseModel):
+class TextRequest(BaseModel):
+    """Base of the configured PredictRequest (``request_models``): what the endpoint reads."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"text": "I love this system"}})
     text: str
 
@@ -47,7 +53,9 @@ class _TextRequest(BaseModel):
         return _check_text(text)
 
 
-class _BatchRequest(BaseModel):
+class BatchRequest(BaseModel):
+    """Base of the configured BatchPredictRequest (``request_models``): what the endpoint reads."""
+
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"example": {"texts": ["I love this system", "This is broken"]}}
     )
@@ -66,13 +74,13 @@ class _BatchRequest(BaseModel):
 
 def request_models(
     max_text_chars: int, max_batch_texts: int, max_body_bytes: int
-) -> tuple[type[BaseModel], type[BaseModel]]:
+) -> tuple[type[TextRequest], type[BatchRequest]]:
     """Request models whose limits come from configuration (and so show up in /docs).
 
     The ``pattern`` states in the schema what ``_check_text`` enforces (pydantic does not apply it:
     the validator's messages say which rule a text broke).
     """
-    pattern = {"pattern": TEXT_PATTERN}
+    pattern: JsonDict = {"pattern": TEXT_PATTERN}
     text_field = Field(
         min_length=1,
         max_length=max_text_chars,
@@ -81,12 +89,12 @@ def request_models(
     )
     predict = create_model(
         "PredictRequest",
-        __base__=_TextRequest,
+        __base__=TextRequest,
         text=(str, text_field),
     )
     batch = create_model(
         "BatchPredictRequest",
-        __base__=_BatchRequest,
+        __base__=BatchRequest,
         texts=(
             list[
                 Annotated[

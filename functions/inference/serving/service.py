@@ -7,8 +7,7 @@ fallback and canary), so an answer is only ever stored under the artifact that m
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from serving.artifacts import ArtifactError
 from serving.cache import TieredCache, key_for
@@ -16,43 +15,11 @@ from serving.cache_entry import MAX_ENTRY_BYTES, decode_entry, encode_entry, tex
 from serving.observability import traced
 from serving.predictor import Prediction, normalise_text, predict
 from serving.registry import ModelRegistry
+from serving.results import ServedText, ServeResult, ShadowResult
 from serving.routing import Route, Router
 
 if TYPE_CHECKING:
     from serving.deadline import Budget
-
-CacheStatus = Literal["HIT", "MISS", "BYPASS"]
-
-
-@dataclass(frozen=True)
-class ShadowResult:
-    version: str
-    agreed: int  # how many of the texts got the same label from the shadow
-    total: int
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ServedText:
-    prediction: Prediction
-    cache: CacheStatus
-    chars: int
-
-
-@dataclass(frozen=True)
-class ServeResult:
-    route: Route
-    items: list[ServedText]
-    cache_error: bool
-    shadow: ShadowResult | None
-    # Cached values refused on read (invalid, foreign, poisoned), by reason: served as misses and overwritten.
-    cache_rejected: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def cache_summary(self) -> str:
-        """The one cache outcome of every text, or MIXED (a batch with hits and misses)."""
-        statuses = {item.cache for item in self.items}
-        return statuses.pop() if len(statuses) == 1 else "MIXED"
 
 
 class InferenceService:
