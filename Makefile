@@ -78,6 +78,12 @@ bench: $(VENV)/.installed ## Benchmarks: model load/predict, warm path vs floors
 	$(PY) bench/run.py
 
 # ---- SAM ------------------------------------------------------------------------------------
+# The layers install hashed locks (layers/dependencies/requirements.lock, layers/scikit-learn/requirements.lock):
+# after editing a layer's requirements.txt, run `make lock` and commit the locks with it.
+.PHONY: lock
+lock: $(VENV)/.installed ## Regenerate the layers' hashed locks (layers/*/requirements.lock) from their requirements.txt (uv; network)
+	$(MAKE) --no-print-directory -f layers/dependencies/Makefile lock PYTHON=$(CURDIR)/$(PY) UV=$(CURDIR)/$(VENV)/bin/uv
+
 SAM_ENV := PATH=$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0
 
 .PHONY: build
