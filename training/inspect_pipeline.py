@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import sys
 import warnings
 from pathlib import Path
@@ -73,12 +72,6 @@ def _check_text_classifier(estimator: Any, texts: list[str]) -> list[str]:
     return classes
 
 
-def _describe(estimator: Any) -> dict[str, Any]:
-    from training.manifest import describe_pipeline
-
-    return describe_pipeline(estimator)
-
-
 def _try_fast_export(estimator: Any, texts: list[str], out_dir: Path) -> dict[str, Any]:
     """Write model.ltm only if the pipeline is exportable AND the file reproduces it on the texts."""
     from serving import linear_text
@@ -99,27 +92,16 @@ def _try_fast_export(estimator: Any, texts: list[str], out_dir: Path) -> dict[st
 
 
 def inspect(request: dict[str, Any]) -> dict[str, Any]:
-    import joblib
-    import numpy
-    import scipy
-    import sklearn
-
     from training import known_answers
+    from training.manifest import describe_pipeline, runtime_versions
 
     estimator = _load(Path(request["artifact"]))
     texts = list(request["texts"])
     classes = _check_text_classifier(estimator, texts)
     return {
         "labels": classes,
-        "runtime": {
-            "python": platform.python_version(),
-            "scikit_learn": sklearn.__version__,
-            "numpy": numpy.__version__,
-            "scipy": scipy.__version__,
-            "joblib": joblib.__version__,
-            "platform": f"{platform.system()}-{platform.machine()}",
-        },
-        "pipeline": _describe(estimator),
+        "runtime": runtime_versions(),  # this clean process's libraries: the ones the file loaded with
+        "pipeline": describe_pipeline(estimator),
         "known_answers": known_answers.record(estimator),
         "fast_path": _try_fast_export(estimator, texts, Path(request["out_dir"])),
     }
