@@ -168,8 +168,10 @@ def test_emf_metrics_are_flushed_once_per_invocation(load_handler, lambda_contex
     assert units["Fallbacks"] == "Count"
     assert units["LoadedModelVersions"] == "Count"
     assert ("CacheMisses" in units) or ("CacheHits" in units)
-    # Powertools writes each metric's values as a list; one request, one value.
-    assert doc["model_version"] == "v1" and doc["Fallbacks"] == [1.0] and doc["Predictions"] == [1.0]
+    # One request, one value of each metric (EMF takes a number or a list of numbers).
+    assert doc["model_version"] == "v1" and doc["Fallbacks"] == 1 and doc["Predictions"] == 1
+    # The same line is the request's log record: one line per request carries both.
+    assert doc["message"] == "prediction served" and doc["routing"] == "fallback"
 
 
 def test_server_errors_are_counted_per_function_version(

@@ -172,7 +172,7 @@ def test_rejections_are_a_cache_rejected_metric(load_handler, lambda_context, re
     body = invoke({"texts": [TEXT, OTHER_TEXT]}, "/predict/batch")
     assert [item["cache"] for item in body["results"]] == ["MISS", "MISS"]
     (document,) = [doc for doc in emf_documents(json_lines(service_output())) if "CacheMisses" in doc]
-    assert document["CacheRejected"] == [2.0]
+    assert document["CacheRejected"] == 2
     names = {metric["Name"]: metric["Unit"] for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert names["CacheRejected"] == "Count"
     assert invoke({"texts": [TEXT, OTHER_TEXT]}, "/predict/batch")["results"][0]["cache"] == "HIT"

@@ -1,8 +1,9 @@
 """Logs, metrics and traces (Powertools), recorded at the edge from what the service returns.
 
 Business code returns facts (which version served, cache outcome, fallback); this module
-turns each request's facts into one structured log line and a set of EMF metrics. The
-handler flushes metrics once per invocation.
+turns each request's facts into one JSON line that is both its structured log record and its
+EMF metrics document (serving/emf.py). The rarer metrics (cold start, shadow comparison, 5xx
+answers) go through Powertools ``Metrics``, which the handler flushes once per invocation.
 
 Metric names map the seed's Prometheus counters: cache_hits_total -> CacheHits,
 cache_miss_total -> CacheMisses, loaded_model_versions -> LoadedModelVersions.
@@ -11,14 +12,18 @@ cache_miss_total -> CacheMisses, loaded_model_versions -> LoadedModelVersions.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from serving import emf
 from serving.results import ServeResult
 
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "sentiment-inference")
@@ -35,12 +40,14 @@ def _loads_message(message: str) -> Any:
     return json.loads(message)
 
 
+# Powertools' own serializer settings, with the encoder built once instead of per line.
+_serialize = json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False).encode
+
 logger = Logger(
     service=SERVICE_NAME,
     # Powertools annotates this as (JSON value) -> str, but calls it with the str message and keeps any JSON value.
     json_deserializer=_loads_message,  # type: ignore[arg-type]  # wrong upstream annotation, see above
-    # Powertools' own serializer settings, with the encoder built once instead of per line.
-    json_serializer=json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False).encode,
+    json_serializer=_serialize,
 )
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE_NAME)
 
@@ -63,6 +70,8 @@ if _tracing_wanted():
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 _CACHE_METRICS = {"HIT": "CacheHits", "MISS": "CacheMisses", "BYPASS": "CacheBypasses"}
+_DIMENSIONS = ("service", "model_version")
+_UNITS = {"InferenceLatency": MetricUnit.Milliseconds.value}  # every other per-request metric is a Count
 
 
 def traced[F: Callable[..., Any]](method: F) -> F:
@@ -86,22 +95,28 @@ def traced_handler[H: Callable[..., Any]](handler: H) -> H:
 def record_predictions(
     result: ServeResult, request_id: str, latency_ms: float, loaded_versions: int, endpoint: str
 ) -> None:
-    """One log line and the per-request metrics for a served /predict or /predict/batch."""
+    """The one JSON line of a served /predict or /predict/batch: its log record and its EMF metrics.
+
+    Written straight to the logger's stream with the keys a Powertools line carries (level, location,
+    timestamp, service, the Lambda context, correlation and trace ids): through ``logger.info`` plus
+    a Powertools ``Metrics`` flush the same line and document cost 0.19 ms a request; this costs
+    0.015 ms (bench/handler_latency.py, "observability per request", one run).
+    """
     route = result.route
-    metrics.add_dimension(name="model_version", value=route.version)
-    metrics.add_metric(name="Predictions", unit=MetricUnit.Count, value=len(result.items))
+    items = result.items
+    values: dict[str, float] = {"Predictions": len(items)}
     for status, name in _CACHE_METRICS.items():
-        count = sum(item.cache == status for item in result.items)
+        count = sum(item.cache == status for item in items)
         if count:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+            values[name] = count
     if route.routing == "fallback":
-        metrics.add_metric(name="Fallbacks", unit=MetricUnit.Count, value=1)
+        values["Fallbacks"] = 1
     if result.cache_error:
-        metrics.add_metric(name="CacheErrors", unit=MetricUnit.Count, value=1)
+        values["CacheErrors"] = 1
     if result.cache_rejected:  # cached values refused on read (invalid, foreign, poisoned)
-        metrics.add_metric(name="CacheRejected", unit=MetricUnit.Count, value=sum(result.cache_rejected.values()))
-    metrics.add_metric(name="InferenceLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
-    metrics.add_metric(name="LoadedModelVersions", unit=MetricUnit.Count, value=loaded_versions)
+        values["CacheRejected"] = sum(result.cache_rejected.values())
+    values["InferenceLatency"] = latency_ms
+    values["LoadedModelVersions"] = loaded_versions
 
     fields: dict[str, Any] = {
         "request_id": request_id,
@@ -115,8 +130,8 @@ def record_predictions(
         "cache": result.cache_summary,
         "cache_error": result.cache_error,
         "latency_ms": latency_ms,
-        "texts": len(result.items),
-        "text_chars": sum(item.chars for item in result.items),
+        "texts": len(items),
+        "text_chars": sum(item.chars for item in items),
     }
     if route.fallback_error is not None:
         fields["fallback_detail"] = str(route.fallback_error)
@@ -128,7 +143,37 @@ def record_predictions(
         if shadow.error:
             fields["shadow"]["error"] = shadow.error
         _record_shadow(route.version, shadow.version, shadow.agreed, shadow.total, shadow.error)
-    logger.info("prediction served", extra=fields)
+    _write_line("prediction served", fields, values, route.version)
+
+
+_LOCATION = f"{record_predictions.__name__}:{record_predictions.__code__.co_firstlineno}"
+_METRICS_ON = not is_metrics_disabled()  # POWERTOOLS_METRICS_DISABLED / POWERTOOLS_DEV, as Powertools reads them
+_handler = logger.registered_handler
+_formatter = logger.registered_formatter
+
+
+def _write_line(message: str, fields: dict[str, Any], values: dict[str, float], model_version: str) -> None:
+    line: dict[str, Any] = {}
+    if logger.isEnabledFor(logging.INFO):
+        now = time.time()
+        line.update(_formatter.get_current_keys())  # service, Lambda context, correlation id, appended keys
+        line["level"] = "INFO"
+        line["location"] = _LOCATION
+        line["message"] = message
+        line["timestamp"] = time.strftime(f"%Y-%m-%d %H:%M:%S,{int(now % 1 * 1000):03d}%z", _formatter.converter(now))
+        line.update(fields)
+        trace = os.environ.get("_X_AMZN_TRACE_ID")
+        line["xray_trace_id"] = trace.split(";")[0].replace("Root=", "") if trace else None
+    if _METRICS_ON:  # the metrics are written even when the log level hides the record
+        spec = tuple((name, _UNITS.get(name, "Count")) for name in values)
+        line["_aws"] = emf.metadata(NAMESPACE, _DIMENSIONS, spec)
+        line["service"] = SERVICE_NAME
+        line["model_version"] = model_version
+        line.update(values)
+    if line:
+        # None-valued keys left out, as Powertools does.
+        text = _serialize({key: value for key, value in line.items() if value is not None})
+        _handler.stream.write(text + "\n")
 
 
 def record_server_error(status: int) -> None:
