@@ -17,31 +17,21 @@ PYTEST_ARGS ?=
 help: ## List targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt pyproject.toml
+# .venv installs requirements-dev.lock (every distribution pinned, sha256-hashed, wheels only; pip and setuptools
+# included), then the project itself, editable, with no dependencies and no build isolation (setuptools from the lock).
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-index --no-deps --no-build-isolation -e .
 	touch $@
 
-$(SAM_VENV)/.installed: requirements-sam.txt
-	python3 -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
-	touch $@
-
-# checkov has its own virtualenv: in .venv it would downgrade boto3/botocore/cachetools/packaging.
-$(SCAN_VENV)/.installed: requirements-scan.txt
-	python3 -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/pip install --quiet --upgrade pip
-	$(SCAN_VENV)/bin/pip install --quiet -r requirements-scan.txt
-	touch $@
-
-# MiniStack (the emulator of the deploy rehearsal) has its own virtualenv: it pins botocore exactly.
-$(MINISTACK_VENV)/.installed: requirements-ministack.txt
-	python3 -m venv $(MINISTACK_VENV)
-	$(MINISTACK_VENV)/bin/pip install --quiet --upgrade pip
-	$(MINISTACK_VENV)/bin/pip install --quiet -r requirements-ministack.txt
+# The tools' virtualenvs, each from its requirements-NAME.txt (pinned, not hashed): .venv-sam (the SAM CLI: its
+# pins would fight the app's), .venv-scan (checkov: in .venv it would downgrade boto3/botocore/cachetools/packaging),
+# .venv-ministack (MiniStack, the emulator of the deploy rehearsal: it pins botocore exactly).
+$(VENV)-%/.installed: requirements-%.txt
+	python3 -m venv $(@D)
+	$(@D)/bin/pip install --quiet --upgrade pip
+	$(@D)/bin/pip install --quiet -r $<
 	touch $@
 
 .PHONY: venv
@@ -78,11 +68,27 @@ bench: $(VENV)/.installed ## Benchmarks: model load/predict, warm path vs floors
 	$(PY) bench/run.py
 
 # ---- SAM ------------------------------------------------------------------------------------
-# The layers install hashed locks (layers/dependencies/requirements.lock, layers/scikit-learn/requirements.lock):
-# after editing a layer's requirements.txt, run `make lock` and commit the locks with it.
+# Hashed locks: the layers install layers/dependencies/requirements.lock and layers/scikit-learn/requirements.lock,
+# .venv installs requirements-dev.lock. After editing a requirements.txt of a layer or requirements-dev.txt, run
+# `make lock` and commit the locks with it. It uses the uv of the existing .venv (uv itself comes from the dev lock),
+# so it never rebuilds .venv first; it creates .venv only where there is none.
+# The dev lock: uv resolves requirements-dev.txt for Python 3.13 on Linux (manylinux_2_28) x86_64 and aarch64, wheels
+# only; both must give the same file. `-o` keeps the current lock's versions of what requirements-dev.txt leaves open.
+DEV_LOCK := requirements-dev.lock
+DEV_LOCK_ARGS := pip compile --quiet --python-version 3.13 --only-binary :all: --emit-build-options --generate-hashes \
+	--custom-compile-command 'make lock'
 .PHONY: lock
-lock: $(VENV)/.installed ## Regenerate the layers' hashed locks (layers/*/requirements.lock) from their requirements.txt (uv; network)
+lock: ## Regenerate the hashed locks (layers/*/requirements.lock, requirements-dev.lock) from their requirements (uv; network)
+	@test -x $(VENV)/bin/uv || $(MAKE) --no-print-directory $(VENV)/.installed
 	$(MAKE) --no-print-directory -f layers/dependencies/Makefile lock PYTHON=$(CURDIR)/$(PY) UV=$(CURDIR)/$(VENV)/bin/uv
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  { cp $(DEV_LOCK) "$$tmp/x86_64" 2>/dev/null || true; } && \
+	  $(VENV)/bin/uv $(DEV_LOCK_ARGS) --python-platform x86_64-manylinux_2_28 -o "$$tmp/x86_64" requirements-dev.txt && \
+	  cp "$$tmp/x86_64" "$$tmp/aarch64" && \
+	  $(VENV)/bin/uv $(DEV_LOCK_ARGS) --python-platform aarch64-manylinux_2_28 -o "$$tmp/aarch64" requirements-dev.txt && \
+	  { cmp -s "$$tmp/x86_64" "$$tmp/aarch64" || { diff -u "$$tmp/x86_64" "$$tmp/aarch64"; \
+	    echo "[lock] FAILED: requirements-dev.txt resolves differently on x86_64 and aarch64"; exit 1; }; } && \
+	  cp "$$tmp/x86_64" $(DEV_LOCK) && echo "[lock] $(DEV_LOCK): $$(grep -c '^[a-z0-9].*==' $(DEV_LOCK)) distributions"
 
 SAM_ENV := PATH=$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0
 
