@@ -37,7 +37,6 @@ from serving.observability import logger, record_predictions
 from serving.results import ServeResult
 from serving.routing import ModelUnavailable
 from serving.schemas import (
-    BatchItem,
     BatchPredictResponse,
     BatchRequest,
     ErrorResponse,
@@ -218,10 +217,8 @@ def create_app(settings: Settings, service: InferenceService, function_version: 
     ) -> Response:
         client_key = header(request.scope, client_header)
         result = service.predict(body.texts, model_version, client_key)
-        results = [
-            BatchItem(label=i.prediction.label, scores=i.prediction.scores, cache=i.cache).model_dump()
-            for i in result.items
-        ]
+        # BatchItem's fields, as plain dicts: a model per item cost about 3 us a text (response_model documents them).
+        results = [{"label": i.prediction.label, "scores": i.prediction.scores, "cache": i.cache} for i in result.items]
         payload = {**served(request, result, "batch"), "results": results}
         return _JSONBytes(_encode_json(payload).encode(), _answer_headers(result.route.version, result.cache_summary))
 

@@ -35,6 +35,10 @@ OTHER_TEXT = "other_text"
 BAD_ANSWER = "bad_answer"  # labels or probabilities this model cannot produce
 
 
+# Built once: json.dumps with any non-default argument builds a new encoder per call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def text_digest(normalised_text: str) -> str:
     # surrogatepass: JSON may carry lone surrogates; they must hash, not crash.
     return hashlib.sha256(normalised_text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -49,7 +53,7 @@ def encode_entry(version: str, digest: str, text_sha256: str, prediction: Predic
         "label": prediction.label,
         "scores": prediction.scores,
     }
-    return json.dumps(entry, separators=(",", ":")).encode()
+    return _encode(entry).encode()
 
 
 def decode_entry(

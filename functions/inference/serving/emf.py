@@ -3,7 +3,7 @@
 In a Lambda log, any JSON object with an ``_aws`` member is read by CloudWatch as metrics: the member names
 the namespace, the dimension sets (top-level keys of the same object) and each metric's name and unit; the
 values are top-level keys too. So one line per request can be both the log record and the EMF document.
-Specification: docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+Specification: the CloudWatch User Guide, "Embedded metric format specification".
 """
 
 from __future__ import annotations
