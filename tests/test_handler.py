@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,21 @@ def test_emf_metrics_are_flushed_once_per_invocation(load_handler, lambda_contex
     assert doc["model_version"] == "v1" and doc["Fallbacks"] == 1 and doc["Predictions"] == 1
     # The same line is the request's log record: one line per request carries both.
     assert doc["message"] == "prediction served" and doc["routing"] == "fallback"
+
+
+def test_a_log_level_above_info_hides_the_record_but_keeps_the_metrics(
+    load_handler, lambda_context, service_output, monkeypatch
+):
+    from serving.observability import logger
+
+    handler = load_handler()
+    monkeypatch.setattr(logger._logger, "level", logging.WARNING)  # as POWERTOOLS_LOG_LEVEL=WARNING sets it
+    handler.lambda_handler(_rest_event("/predict", "POST", body=json.dumps({"text": "quiet please"})), lambda_context)
+    (doc,) = [line for line in json_lines(service_output()) if "Predictions" in line]
+    assert "message" not in doc and "request_id" not in doc  # no log record at WARNING
+    assert doc["Predictions"] == 1 and doc["model_version"] == "v1" and doc["service"]
+    directive = doc["_aws"]["CloudWatchMetrics"][0]
+    assert {metric["Name"] for metric in directive["Metrics"]} >= {"Predictions", "InferenceLatency"}
 
 
 def test_server_errors_are_counted_per_function_version(

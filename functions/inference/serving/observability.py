@@ -148,13 +148,13 @@ def record_predictions(
 
 _LOCATION = f"{record_predictions.__name__}:{record_predictions.__code__.co_firstlineno}"
 _METRICS_ON = not is_metrics_disabled()  # POWERTOOLS_METRICS_DISABLED / POWERTOOLS_DEV, as Powertools reads them
-_handler = logger.registered_handler
+_handler = cast("logging.StreamHandler[Any]", logger.registered_handler)  # Powertools' own: a stream handler
 _formatter = logger.registered_formatter
 
 
 def _write_line(message: str, fields: dict[str, Any], values: dict[str, float], model_version: str) -> None:
     line: dict[str, Any] = {}
-    if logger.isEnabledFor(logging.INFO):
+    if logger.log_level <= logging.INFO:
         now = time.time()
         line.update(_formatter.get_current_keys())  # service, Lambda context, correlation id, appended keys
         line["level"] = "INFO"
