@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -183,13 +184,20 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
+def log_to_current_stdout() -> None:
+    """Point the service logger's handler at "current stdout": Powertools keeps the stream it was created with."""
+    from serving.observability import logger
+
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler), handler
+    handler.stream = _CurrentStdout()
+
+
 @pytest.fixture
 def service_output(capsys: pytest.CaptureFixture[str]) -> Callable[[], str]:
     """What the service printed during the test: Powertools log lines and EMF documents.
 
     The logger's handler keeps the stream it was created with; point it at "current stdout".
     """
-    from serving.observability import logger
-
-    logger.registered_handler.stream = _CurrentStdout()
+    log_to_current_stdout()
     return lambda: capsys.readouterr().out

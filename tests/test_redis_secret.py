@@ -21,15 +21,16 @@ FIRST, SECOND = "first-Password-1b9e", "second-Password-77c2"
 def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     import boto3
     from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
     from moto import mock_aws
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         parameters.clear_caches()
-        parameters.base.DEFAULT_PROVIDERS.clear()  # a provider made outside this mock must not be reused
+        DEFAULT_PROVIDERS.clear()  # a provider made outside this mock must not be reused
         yield boto3.client("secretsmanager", region_name="us-east-1")
-        parameters.base.DEFAULT_PROVIDERS.clear()
+        DEFAULT_PROVIDERS.clear()
 
 
 @pytest.fixture

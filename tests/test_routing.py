@@ -25,7 +25,7 @@ def test_bucket_is_stable_and_in_range():
         assert canary_bucket(client, "v2") == bucket
 
 
-def test_raising_the_percent_only_moves_clients_onto_the_canary():
+def test_raising_the_percent_only_moves_clients_onto_the_canary() -> None:
     previous: set[str] = set()
     for percent in (0, 1, 5, 10, 25, 50, 90, 100):
         current = canary_clients(percent)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serving.schemas import BLANK, INVISIBLE, TEXT_PATTERN, WHITESPACE, request_models
+from serving.schemas import BLANK, INVISIBLE, TEXT_PATTERN, WHITESPACE, TextRequest, request_models
 from tests.conftest import require
 
 MAX_CHARS = 50
@@ -34,12 +34,12 @@ def test_invisible_characters_are_unicodes_default_ignorable_code_points_of_the_
 
 
 @pytest.fixture(scope="module")
-def predict_request() -> type:
+def predict_request() -> type[TextRequest]:
     return request_models(MAX_CHARS, 4, 65536)[0]
 
 
 @pytest.fixture(scope="module")
-def schema_validator(predict_request: type) -> object:
+def schema_validator(predict_request: type[TextRequest]) -> object:
     """The request's JSON Schema as a Rust engine reads it (schemathesis' validator: ECMA-262 regex)."""
     import jsonschema_rs
 

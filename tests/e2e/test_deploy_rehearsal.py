@@ -26,6 +26,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +256,7 @@ def test_deploy_rehearsal(project: Project) -> None:
     # Older versions are kept and still run as themselves (what rolling `live` back relies on); version 2,
     # invoked right after version 3 with the same code, in an execution environment of its own.
     for version in ("2", "1"):
-        answer = project.timed(f"invoke version {version}", lambda v=version: invoke(emulator, third, v))
+        answer = project.timed(f"invoke version {version}", partial(invoke, emulator, third, version))
         assert (answer["model_version"], answer["function_version"]) == ("v1", version), answer
 
     # 4. delete --------------------------------------------------------------------------------------

@@ -175,17 +175,16 @@ def build_client(committed_models: Path) -> Callable[..., Any]:
         **env: str,
     ) -> TestClient:
         settings = load_settings(settings_env(models_dir or committed_models, **env))
-        originals = bootstrap.ModelRegistry, bootstrap.CircuitBreaker
-        if clock is not None:
-            bootstrap.ModelRegistry = lambda path: ModelRegistry(path, clock=clock)  # type: ignore[assignment,misc]
-        if breaker_clock is not None:
-            bootstrap.CircuitBreaker = lambda failures, cooldown: CircuitBreaker(  # type: ignore[assignment,misc]
-                failures, cooldown, clock=breaker_clock
-            )
-        try:
+        with pytest.MonkeyPatch.context() as patch:  # only while the app is built: undone before it serves
+            if clock is not None:
+                patch.setattr(bootstrap, "ModelRegistry", lambda path: ModelRegistry(path, clock=clock))
+            if breaker_clock is not None:
+                patch.setattr(
+                    bootstrap,
+                    "CircuitBreaker",
+                    lambda failures, cooldown: CircuitBreaker(failures, cooldown, clock=breaker_clock),
+                )
             return TestClient(bootstrap.build_app(settings), raise_server_exceptions=False)
-        finally:
-            bootstrap.ModelRegistry, bootstrap.CircuitBreaker = originals  # type: ignore[misc]
 
     return build
 

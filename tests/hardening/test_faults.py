@@ -12,6 +12,7 @@ import random
 import shutil
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ def served_key(body: dict[str, Any], text: str) -> tuple[str, str]:
 
 
 @pytest.mark.redis
-def test_redis_killed_mid_run_through_the_lambda_handler(load_handler, lambda_context, make_client, redis_server):
+def test_redis_killed_mid_run_through_the_lambda_handler(
+    load_handler, lambda_context, make_client, redis_server
+) -> None:
     rng = random.Random(6)
     plan = [(rng.choice(QUERIES), rng.choice(TEXTS)) for _ in range(600)]
     expected = reference_answers(make_client, plan)
@@ -115,7 +118,7 @@ def test_redis_killed_mid_run_through_the_lambda_handler(load_handler, lambda_co
 
 
 @pytest.mark.redis
-def test_redis_killed_while_concurrent_requests_are_in_flight(make_client, redis_server):
+def test_redis_killed_while_concurrent_requests_are_in_flight(make_client, redis_server) -> None:
     plan = [(query, text) for query in QUERIES for text in TEXTS]
     expected = reference_answers(make_client, plan)
     client = make_client(REDIS_URL=redis_server.url, CACHE_LOCAL_ENTRIES="0", CACHE_BREAKER_COOLDOWN_SECONDS="0")
@@ -280,7 +283,7 @@ def _future_format(path: Path) -> None:
     path.write_text(json.dumps(manifest))
 
 
-BREAKAGES = {
+BREAKAGES: dict[str, tuple[str, Callable[[Path], object], str, str]] = {
     # name: (file, how, private reason in logs, public reason in the answer)
     "artifact-missing": ("model.ltm", Path.unlink, "missing", "is not available"),
     "artifact-tampered": ("model.ltm", _flip_a_byte, "tampered", "failed integrity verification"),

@@ -20,7 +20,7 @@ import pytest
 
 from devsupport.events import http_api_event
 from devsupport.ports import free_port
-from tests.conftest import RedisServer, _CurrentStdout, json_lines, require, settings_env
+from tests.conftest import RedisServer, json_lines, log_to_current_stdout, require, settings_env
 
 TOKEN = secrets.token_hex(6)
 MARKERS = {
@@ -35,13 +35,9 @@ REDIS_PASSWORD = f"redis-pass-{TOKEN}"
 
 
 @pytest.fixture
-def everything_emitted(
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> Iterator[Callable[[], str]]:
+def everything_emitted(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Callable[[], str]:
     """All output of the test so far: stdout, stderr and every log record, tracebacks included."""
-    from serving.observability import logger
-
-    logger.registered_handler.stream = _CurrentStdout()  # Powertools keeps the stream it started with
+    log_to_current_stdout()
     caplog.set_level(logging.DEBUG)
 
     def read() -> str:
