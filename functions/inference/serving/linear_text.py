@@ -100,7 +100,7 @@ class LinearTextModel:
         self._stride = 1 + self._rows
         if len(terms) != header.n_terms or len(weights) != header.n_terms * self._stride:
             raise ValueError("vocabulary or weights do not match the header's sizes")
-        self._index = {term: position for position, term in enumerate(terms)}
+        self._index = dict(zip(terms, range(len(terms)), strict=True))  # faster than a comprehension at load
         if len(self._index) != len(terms):
             raise ValueError("vocabulary has duplicate terms")
         self._weights = weights
