@@ -19,6 +19,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -45,6 +46,18 @@ def plot(samples: dict[str, list[float]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def print_targets(summary: dict[str, Any]) -> None:
+    """Issue #15's targets, each measured/target/met, all from this run."""
+    print("\n=== targets (issue #15), all from this run ===", flush=True)
+    sections = [("v1 fast path", summary["warm"]), ("cold start", summary["cold_start"])]
+    if summary["warm_general"]:
+        sections.insert(1, (f"{summary['warm_general']['version']} scikit-learn runtime", summary["warm_general"]))
+    for title, report in sections:
+        for name, row in report["targets"].items():
+            verdict = "met" if row["met"] else "MISSED"
+            print(f"{title:<28}{name:<46}{row['measured']:>11.3f}{row['target']:>11.3f}  {verdict}")
 
 
 def _general_version() -> str | None:
@@ -93,6 +106,7 @@ def main() -> None:
         "sam_local": json.loads(sam_local.read_text()),
     }
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
+    print_targets(summary)
     print(f"\nwrote {RESULTS.relative_to(ROOT)}/summary.json and warm_latency.png")
 
 
