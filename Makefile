@@ -67,6 +67,10 @@ bench: $(VENV)/.installed ## Benchmarks: model load/predict, warm path vs floors
 	$(PY) -m training bench
 	$(PY) bench/run.py
 
+.PHONY: tune
+tune: $(VENV)/.installed ## MemorySize per size in Lambda-sized containers (Docker, after make build): table, plot, picks
+	$(PY) -m bench.tune
+
 # ---- SAM ------------------------------------------------------------------------------------
 # Hashed locks: the layers install layers/dependencies/requirements.lock and layers/scikit-learn/requirements.lock,
 # .venv installs requirements-dev.lock. After editing a requirements.txt of a layer or requirements-dev.txt, run
