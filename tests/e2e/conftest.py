@@ -61,6 +61,11 @@ def _run(args: list[str], timeout: float = 60, **kwargs: Any) -> subprocess.Comp
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
+def _text(output: str | bytes | None) -> str:
+    # TimeoutExpired may carry bytes even for a text-mode run (what was read before the timeout).
+    return output.decode(errors="replace") if isinstance(output, bytes) else (output or "")
+
+
 def sam_env() -> dict[str, str]:
     return _sam_env(SAM_TMPDIR)
 
@@ -218,7 +223,7 @@ def _invoke(sam_cli: str, template: Path, event: Path, redis_net: docker.RedisNe
     try:
         result = _run(args, timeout=420, cwd=ROOT, env=sam_env(), stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as timeout:
-        output = f"{timeout.stdout or ''}{timeout.stderr or ''}"
+        output = _text(timeout.stdout) + _text(timeout.stderr)
         return InvokeResult(event.name, -1, time.monotonic() - started, None, f"timed out after 420 s\n{output}")
     response = None
     for line in reversed(result.stdout.strip().splitlines()):
