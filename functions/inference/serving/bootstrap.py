@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from serving.api import create_app
 from serving.breaker import CircuitBreaker
 from serving.cache import LocalCache, RedisCache, TieredCache
+from serving.cache_policy import SharedTierGate
 from serving.config import Settings, check_models, load_settings
 from serving.observability import logger
 from serving.registry import ModelRegistry
@@ -38,7 +39,9 @@ def build_cache(settings: Settings) -> TieredCache:
 def build_service(settings: Settings) -> InferenceService:
     registry = ModelRegistry(settings.models_dir)
     router = Router(registry, settings.default_version, settings.canary_version, settings.canary_percent)
-    service = InferenceService(registry, router, build_cache(settings), settings.shadow_version)
+    cache = build_cache(settings)
+    gate = SharedTierGate(settings.cache_policies, cache.shared.round_trip if cache.shared else None)
+    service = InferenceService(registry, router, cache, settings.shadow_version, gate)
     if settings.load_all_models:
         for version, error in registry.load_all().items():
             logger.error("model failed to load at init", extra={"model_version": version, "detail": str(error)})

@@ -15,6 +15,7 @@ never transfers more than ``MAX_ENTRY_BYTES + 1`` bytes per key, whatever a key 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from cachetools import TTLCache
 
 from serving.breaker import CircuitBreaker
 from serving.cache_entry import MAX_ENTRY_BYTES, text_digest
+from serving.cache_policy import RunningMean
 from serving.deadline import Budget
 
 if TYPE_CHECKING:
@@ -112,6 +114,8 @@ class RedisCache:
         self._connect_timeout = connect_timeout_seconds
         self._credentials = credentials
         self._read = client.register_script(_READ_SCRIPT)
+        # One single-key command's time, as measured here: what CACHE_POLICY=auto weighs a predict against.
+        self.round_trip = RunningMean()
         self._write = client.register_script(_WRITE_SCRIPT)
 
     @classmethod
@@ -167,7 +171,10 @@ class RedisCache:
     def _read_one(self, keys: list[str]) -> list[bytes]:
         """The script's answer for one key, by a plain GETRANGE: the single-text case skips EVALSHA's cost."""
         try:
-            return [self._client.getrange(keys[0], 0, MAX_ENTRY_BYTES)]
+            started = time.perf_counter()
+            value = self._client.getrange(keys[0], 0, MAX_ENTRY_BYTES)
+            self.round_trip.add(time.perf_counter() - started)
+            return [value]
         except Exception as error:
             if _is_wrong_type(error):  # a key of another type: rejected, as the script reads it
                 return [b"!"]
@@ -180,7 +187,10 @@ class RedisCache:
         def write() -> bool:
             if len(items) == 1:  # the common single-text case: a plain SET skips the script's overhead
                 ((key, value),) = items.items()
-                return bool(self._client.set(key, value, ex=self._ttl))
+                started = time.perf_counter()
+                stored = bool(self._client.set(key, value, ex=self._ttl))
+                self.round_trip.add(time.perf_counter() - started)
+                return stored
             self._write(keys=list(items), args=[self._ttl, *items.values()])
             return True
 
@@ -260,9 +270,10 @@ class TieredCache:
         """The shared tier's allowance for one request (None without a shared tier)."""
         return self.shared.budget() if self.shared is not None else None
 
-    def get_many(self, keys: list[str], budget: Budget | None = None) -> CacheRead:
+    def get_many(self, keys: list[str], budget: Budget | None = None, use_shared: bool = True) -> CacheRead:
+        """``use_shared=False``: the local tier only (a CACHE_POLICY that skips Redis for this request)."""
         local = self.local.get_many(keys)
-        if self.shared is None:
+        if self.shared is None or not use_shared:
             return local
         missing = [key for key, value in zip(keys, local.values, strict=True) if value is None]
         if not missing:
@@ -276,9 +287,9 @@ class TieredCache:
             self.local.set_many(refill)
         return CacheRead(values, available=shared.available)
 
-    def set_many(self, items: dict[str, bytes], budget: Budget | None = None) -> bool:
+    def set_many(self, items: dict[str, bytes], budget: Budget | None = None, use_shared: bool = True) -> bool:
         stored_locally = self.local.set_many(items)
-        if self.shared is None:
+        if self.shared is None or not use_shared:
             return stored_locally
         if budget is not None and budget.exhausted:
             return False  # this request's read of the shared tier failed: skip it, do not wait twice

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from serving.artifacts import VERSION_PATTERN, is_valid_version, list_versions
+from serving.cache_policy import CachePolicies, parse_policies
 from serving.redis_url import query_problem as redis_url_problem
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -37,6 +38,7 @@ class Settings:
     redis_timeout_seconds: float
     redis_connect_timeout_seconds: float  # opening a connection (connect, TLS handshake, AUTH)
     local_cache_entries: int
+    cache_policies: CachePolicies  # per model version: does a request consult Redis (serving/cache_policy.py)
     breaker_failures: int
     breaker_cooldown_seconds: float
     max_text_chars: int
@@ -197,6 +199,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         / 1000,
         local_cache_entries=_parse(
             env, "CACHE_LOCAL_ENTRIES", "1024", _bounded(int, 0, 1_000_000), "an entry count, 0 to 1000000"
+        ),
+        cache_policies=_parse(
+            env,
+            "CACHE_POLICY",
+            "always",
+            parse_policies,
+            "always, auto or never, for every version or per version (e.g. auto or never,v3=always)",
         ),
         breaker_failures=_parse(
             env, "CACHE_BREAKER_FAILURES", "3", _bounded(int, 1, 1000), "a failure count, 1 to 1000"

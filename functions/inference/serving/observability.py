@@ -137,6 +137,8 @@ def record_predictions(
         fields["fallback_detail"] = str(route.fallback_error)
     if result.cache_rejected:
         fields["cache_rejected"] = result.cache_rejected  # count per reason
+    if result.shared_skipped:
+        fields["shared_cache"] = "skipped"  # CACHE_POLICY kept this request off Redis
     if result.shadow is not None:
         shadow = result.shadow
         fields["shadow"] = {"version": shadow.version, "agreed": shadow.agreed, "total": shadow.total}

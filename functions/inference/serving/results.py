@@ -38,6 +38,8 @@ class ServeResult:
     shadow: ShadowResult | None
     # Cached values refused on read (invalid, foreign, poisoned), by reason: served as misses and overwritten.
     cache_rejected: dict[str, int] = field(default_factory=dict)
+    # True when CACHE_POLICY kept this request off the shared tier (nothing failed: it was not asked).
+    shared_skipped: bool = False
 
     @property
     def cache_summary(self) -> str:

@@ -6,12 +6,14 @@ fallback and canary), so an answer is only ever stored under the artifact that m
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from serving.artifacts import ArtifactError
 from serving.cache import TieredCache, key_for
 from serving.cache_entry import MAX_ENTRY_BYTES, decode_entry, encode_entry, text_digest
+from serving.cache_policy import CachePolicies, SharedTierGate
 from serving.observability import traced
 from serving.predictor import Prediction, normalise_text, predict
 from serving.registry import ModelRegistry
@@ -29,26 +31,30 @@ class InferenceService:
         router: Router,
         cache: TieredCache,
         shadow_version: str | None = None,
+        gate: SharedTierGate | None = None,
     ) -> None:
         self.registry = registry
         self.router = router
         self.cache = cache
         self.shadow_version = shadow_version
+        round_trip = cache.shared.round_trip if cache.shared is not None else None
+        self.gate = gate or SharedTierGate(CachePolicies(), round_trip)  # default: always use the shared tier
 
     def predict(self, texts: list[str], requested: str | None, client_key: str | None = None) -> ServeResult:
         route = self.router.resolve(requested, client_key)
+        shared = self.cache.shared is not None and self.gate.use_shared(route.version)
         normalised = [normalise_text(text) for text in texts]
         hashes = [text_digest(text) for text in normalised]
         keys = [key_for(route.version, route.digest, text_hash) for text_hash in hashes]
         # One Redis allowance for the whole request: the read and the write share it, and a failed
         # read exhausts it, so the write is skipped instead of waiting a second time.
-        budget = self.cache.budget()
-        cached, cache_available, rejected = self._lookup(route, keys, hashes, budget)
+        budget = self.cache.budget() if shared else None
+        cached, cache_available, rejected = self._lookup(route, keys, hashes, budget, shared)
         missing = [index for index, hit in enumerate(cached) if hit is None]
         computed = self._compute(route, [normalised[index] for index in missing])
         fresh = dict(zip(missing, computed, strict=True))
         fresh_entries = {keys[index]: (hashes[index], prediction) for index, prediction in fresh.items()}
-        stored = self._store(route, fresh_entries, budget)
+        stored = self._store(route, fresh_entries, budget, shared)
         items = [
             ServedText(
                 prediction=hit if hit is not None else fresh[index],
@@ -57,7 +63,7 @@ class InferenceService:
             )
             for index, (hit, text) in enumerate(zip(cached, normalised, strict=True))
         ]
-        shared_failed = self.cache.shared is not None and not (cache_available and stored)
+        shared_failed = shared and not (cache_available and stored)
         predictions = [item.prediction for item in items]
         return ServeResult(
             route=route,
@@ -65,14 +71,15 @@ class InferenceService:
             cache_error=shared_failed,
             shadow=self._shadow(route, normalised, predictions),
             cache_rejected=rejected,
+            shared_skipped=self.cache.shared is not None and not shared,
         )
 
     @traced
     def _lookup(
-        self, route: Route, keys: list[str], hashes: list[str], budget: Budget | None
+        self, route: Route, keys: list[str], hashes: list[str], budget: Budget | None, shared: bool
     ) -> tuple[list[Prediction | None], bool, dict[str, int]]:
-        """Valid cached answers (None for a miss), whether the shared tier answered, rejections by reason."""
-        read = self.cache.get_many(keys, budget)
+        """Valid cached answers (None for a miss), whether the cache answered, rejections by reason."""
+        read = self.cache.get_many(keys, budget, shared)
         labels = route.model.manifest.labels
         hits: list[Prediction | None] = []
         rejected: Counter[str] = Counter()
@@ -85,10 +92,17 @@ class InferenceService:
 
     @traced
     def _compute(self, route: Route, texts: list[str]) -> list[Prediction]:
-        return predict(route.model, texts) if texts else []
+        if not texts:
+            return []
+        started = time.perf_counter()
+        predictions = predict(route.model, texts)
+        self.gate.record_predict(route.version, time.perf_counter() - started, len(texts))
+        return predictions
 
     @traced
-    def _store(self, route: Route, fresh: dict[str, tuple[str, Prediction]], budget: Budget | None) -> bool:
+    def _store(
+        self, route: Route, fresh: dict[str, tuple[str, Prediction]], budget: Budget | None, shared: bool
+    ) -> bool:
         if not fresh:
             return True
         entries = {}
@@ -96,7 +110,7 @@ class InferenceService:
             value = encode_entry(route.version, route.digest, text_hash, prediction)
             if len(value) <= MAX_ENTRY_BYTES:  # else it could never be read back (thousands of labels): not cached
                 entries[key] = value
-        return self.cache.set_many(entries, budget)
+        return self.cache.set_many(entries, budget, shared)
 
     def _shadow(self, route: Route, texts: list[str], primary: list[Prediction]) -> ShadowResult | None:
         """Run the shadow model for comparison only; nothing it does reaches the answer."""
@@ -145,6 +159,7 @@ class InferenceService:
             "sha256": artifact.sha256,
             "size_bytes": artifact.size_bytes,
             "labels": list(manifest.labels),
+            "cache": self.gate.describe(version),  # CACHE_POLICY for this version, and what it decides now
             "metrics": {key: metrics.get(key) for key in ("accuracy", "macro_f1")},
         }
 
