@@ -125,57 +125,25 @@ def endpoint_arg(text: str) -> str:
 def _add_global_options(parser: argparse.ArgumentParser, *, top_level: bool) -> None:
     # Global flags are accepted before or after the command, as with the AWS CLI. Sub-parsers
     # default to SUPPRESS so an option given before the command is not reset after it.
-    def default(value: Any) -> Any:
-        return value if top_level else argparse.SUPPRESS
-
-    env = os.environ.get
     g = parser.add_argument_group("global options")
-    g.add_argument(
-        "--function-name",
-        default=default(env("FUNCTION_NAME")),
-        help=_h("function name or ARN (env FUNCTION_NAME)"),
-    )
-    g.add_argument(
-        "--alias",
-        type=alias_arg,
-        default=default(DEFAULT_ALIAS),
-        help=_h(f"alias to manage (default: {DEFAULT_ALIAS})"),
-    )
-    g.add_argument(
-        "--endpoint-url",
-        type=endpoint_arg,
-        default=default(None),
-        help=_h("override the AWS endpoint (e.g. moto_server)"),
-    )
-    g.add_argument("--profile", default=default(None), help=_h("AWS named profile (env AWS_PROFILE)"))
-    g.add_argument(
-        "--region",
-        type=region_arg,
-        default=default(None),
-        help=_h("AWS region (env AWS_REGION, AWS_DEFAULT_REGION, or the profile's region)"),
-    )
-    g.add_argument(
-        "--stack-name",
-        default=default(env("STACK_NAME")),
-        help=_h("SAM stack: finds the CodeDeploy app/group (env STACK_NAME)"),
-    )
-    g.add_argument(
-        "--codedeploy-app",
-        default=default(env("CODEDEPLOY_APPLICATION")),
-        help=_h("CodeDeploy application (env CODEDEPLOY_APPLICATION)"),
-    )
-    g.add_argument(
-        "--codedeploy-group",
-        default=default(env("CODEDEPLOY_DEPLOYMENT_GROUP")),
-        help=_h("CodeDeploy deployment group (env CODEDEPLOY_DEPLOYMENT_GROUP)"),
-    )
-    g.add_argument(
-        "--output",
-        choices=OUTPUT_FORMATS,
-        default=default(None),
-        help=_h(f"output format: {', '.join(OUTPUT_FORMATS)} (default: {DEFAULT_OUTPUT})"),
-    )
-    g.add_argument("--json", action="store_true", default=default(False), help=_h("the same as --output json"))
+
+    def option(flag: str, text: str, *, env: str | None = None, default: Any = None, **kwargs: Any) -> None:
+        """``env``: the environment variable the option defaults to (named in its help, read now)."""
+        if env is not None:
+            text, default = f"{text} (env {env})", os.environ.get(env)
+        g.add_argument(flag, default=default if top_level else argparse.SUPPRESS, help=_h(text), **kwargs)
+
+    option("--function-name", "function name or ARN", env="FUNCTION_NAME")
+    option("--alias", f"alias to manage (default: {DEFAULT_ALIAS})", type=alias_arg, default=DEFAULT_ALIAS)
+    option("--endpoint-url", "override the AWS endpoint (e.g. moto_server)", type=endpoint_arg)
+    option("--profile", "AWS named profile (env AWS_PROFILE)")
+    option("--region", "AWS region (env AWS_REGION, AWS_DEFAULT_REGION, or the profile's region)", type=region_arg)
+    option("--stack-name", "SAM stack: finds the CodeDeploy app/group", env="STACK_NAME")
+    option("--codedeploy-app", "CodeDeploy application", env="CODEDEPLOY_APPLICATION")
+    option("--codedeploy-group", "CodeDeploy deployment group", env="CODEDEPLOY_DEPLOYMENT_GROUP")
+    formats = ", ".join(OUTPUT_FORMATS)
+    option("--output", f"output format: {formats} (default: {DEFAULT_OUTPUT})", choices=OUTPUT_FORMATS)
+    option("--json", "the same as --output json", action="store_true", default=False)
 
 
 def build_parser() -> Parser:

@@ -22,6 +22,11 @@ from tools.rollout.errors import ConfigError
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
 
 
+def _service(name: str) -> cached_property[Any]:
+    """A ``Clients`` attribute: the client of AWS service ``name``, created on first use, then kept."""
+    return cached_property(lambda clients: clients._client(name))
+
+
 class Clients:
     """The clients the CLI uses, created on first use (status without CodeDeploy needs only two).
 
@@ -54,18 +59,7 @@ class Clients:
     def _client(self, name: str) -> Any:
         return self._session.client(name, **self._kwargs)
 
-    @cached_property
-    def lambda_(self) -> Any:
-        return self._client("lambda")
-
-    @cached_property
-    def codedeploy(self) -> Any:
-        return self._client("codedeploy")
-
-    @cached_property
-    def cloudwatch(self) -> Any:
-        return self._client("cloudwatch")
-
-    @cached_property
-    def cloudformation(self) -> Any:
-        return self._client("cloudformation")
+    lambda_ = _service("lambda")
+    codedeploy = _service("codedeploy")
+    cloudwatch = _service("cloudwatch")
+    cloudformation = _service("cloudformation")
