@@ -8,7 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,27 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"prerequisite missing under CI: {reason}")
     pytest.skip(reason)
+
+
+def rollout_cli(
+    *args: str, env: Mapping[str, str], unset: Collection[str] = (), timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m tools.rollout ARGS`` in a process of its own, as an operator runs it, from the repository root.
+
+    Its environment is this one without any AWS_* variable (nothing of the machine's AWS setup) and without the
+    variables in ``unset``, plus ``env``.
+    """
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in unset}
+    environment = kept | dict(env)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.rollout", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class RedisServer:
@@ -69,13 +91,22 @@ class RedisServer:
         return redis.Redis.from_url(self.url)
 
 
+@contextmanager
+def running_redis(workdir: Path, *extra_args: str) -> Iterator[RedisServer]:
+    """A RedisServer started with ``extra_args`` (e.g. "--requirepass", PASSWORD), stopped on leaving."""
+    require(shutil.which("redis-server") is not None, "redis-server not installed (apt-get install redis-server)")
+    server = RedisServer(workdir, extra_args=list(extra_args))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    require(shutil.which("redis-server") is not None, "redis-server not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

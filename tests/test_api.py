@@ -24,6 +24,14 @@ PREDICT_FIELDS = {
 PER_REQUEST = {"cache", "latency_ms", "request_id"}
 
 
+def assert_refused(response: Any, status: int, fragment: str) -> dict[str, Any]:
+    """An error answer: its status, and a message that names the problem. Returns the JSON body."""
+    assert response.status_code == status, response.text
+    payload = response.json()
+    assert fragment in payload["message"], payload
+    return payload
+
+
 def test_predict_answers_every_documented_field(make_client):
     client = make_client()
     response = client.post("/predict", json={"text": "I love this system"})
@@ -107,10 +115,8 @@ def test_tampered_version_falls_back_with_reason(make_client, models_copy: Path)
 def test_default_model_broken_is_503_not_500(make_client, models_copy: Path):
     (models_copy / "v1" / "model.ltm").unlink()
     client = make_client(models_copy)
-    response = client.post("/predict", json={"text": "hello"})
-    assert response.status_code == 503
-    assert response.json()["error"] == "model_unavailable"
-    assert "v1" in response.json()["message"]
+    payload = assert_refused(client.post("/predict", json={"text": "hello"}), 503, "v1")
+    assert payload["error"] == "model_unavailable"
     health = client.get("/health")
     assert health.status_code == 503
     assert health.json()["status"] == "unhealthy"
@@ -134,45 +140,35 @@ def test_default_model_broken_is_503_not_500(make_client, models_copy: Path):
 )
 def test_bad_input_is_422_with_a_message_naming_the_problem(make_client, body, fragment):
     response = make_client().post("/predict", json=body)
-    assert response.status_code == 422
-    payload = response.json()
+    payload = assert_refused(response, 422, fragment)
     assert payload["error"] == "invalid_input"
-    assert fragment in payload["message"]
     assert payload["request_id"] == response.headers["X-Request-Id"]
 
 
 @pytest.mark.parametrize("version", ["../v1", "v1;drop", "*", "V1", "v0", "v" + "1" * 50, "latest", ""])
 def test_malformed_version_is_422(make_client, version):
     response = make_client().post("/predict", params={"model_version": version}, json={"text": "hi"})
-    assert response.status_code == 422
-    assert "model_version" in response.json()["message"]
+    assert_refused(response, 422, "model_version")
 
 
 def test_malformed_json_is_422(make_client):
     response = make_client().post("/predict", content=b'{"text": ', headers={"Content-Type": "application/json"})
-    assert response.status_code == 422
-    assert "not valid JSON" in response.json()["message"]
+    assert_refused(response, 422, "not valid JSON")
 
 
 def test_body_over_the_limit_is_413(make_client):
-    client = make_client(MAX_BODY_BYTES="1024")
-    response = client.post("/predict", json={"text": "x" * 2000})
-    assert response.status_code == 413
-    assert "1024 bytes" in response.json()["message"]
+    assert_refused(make_client(MAX_BODY_BYTES="1024").post("/predict", json={"text": "x" * 2000}), 413, "1024 bytes")
 
 
 def test_non_json_content_type_is_415(make_client):
     response = make_client().post("/predict", content=b"text=hi", headers={"Content-Type": "text/plain"})
-    assert response.status_code == 415
-    assert "application/json" in response.json()["message"]
+    assert_refused(response, 415, "application/json")
 
 
 def test_text_length_limit_is_configurable(make_client):
     client = make_client(MAX_TEXT_CHARS="10")
     assert client.post("/predict", json={"text": "x" * 10}).status_code == 200
-    response = client.post("/predict", json={"text": "x" * 11})
-    assert response.status_code == 422
-    assert "at most 10 characters" in response.json()["message"]
+    assert_refused(client.post("/predict", json={"text": "x" * 11}), 422, "at most 10 characters")
 
 
 def test_batch_predicts_many_texts_in_one_call(make_client):

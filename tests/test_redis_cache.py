@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from tests.conftest import RedisServer, require
+from tests.conftest import running_redis
 
 pytestmark = pytest.mark.redis
 
@@ -136,17 +135,12 @@ def test_health_shows_redis_reachable(make_client, redis_server):
 
 
 def test_password_in_url_works(make_client, tmp_path):
-    require(shutil.which("redis-server") is not None, "redis-server not installed")
-    server = RedisServer(tmp_path, extra_args=["--requirepass", "s3cret-pass"])
-    server.start()
-    try:
+    with running_redis(tmp_path, "--requirepass", "s3cret-pass") as server:
         url = f"redis://:s3cret-pass@127.0.0.1:{server.port}/0"
         client = make_client(REDIS_URL=url, CACHE_LOCAL_ENTRIES="0")
         assert [client.post("/predict", json=TEXT).json()["cache"] for _ in range(2)] == ["MISS", "HIT"]
         wrong = make_client(REDIS_URL=url.replace("s3cret", "wrong"), CACHE_LOCAL_ENTRIES="0")
         assert wrong.post("/predict", json=TEXT).json()["cache"] == "BYPASS"
-    finally:
-        server.stop()
 
 
 def test_local_tier_in_front_of_redis(make_client, redis_server):

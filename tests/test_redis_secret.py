@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RedisServer, require
+from tests.conftest import RedisServer, running_redis
 
 pytestmark = pytest.mark.redis
 
@@ -35,13 +35,8 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 @pytest.fixture
 def auth_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    import shutil
-
-    require(shutil.which("redis-server") is not None, "redis-server not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path, extra_args=["--requirepass", FIRST])
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path, "--requirepass", FIRST) as server:
+        yield server
 
 
 def _admin(server: RedisServer, password: str) -> Any:

@@ -30,6 +30,7 @@ import pytest
 from local.rehearsal.control_plane import ALIAS, CREDENTIALS, FUNCTION_NAME, ControlPlane, version_environments
 from local.rehearsal.gateway import AliasRouter, Gateway
 from local.rehearsal.traffic import Served, binomial_tolerance, send
+from tests.conftest import rollout_cli
 from tests.e2e.conftest import ROOT
 from tools.rollout.aliases import Routing
 
@@ -41,16 +42,7 @@ CANARY = 0.30
 # ------------------------------------------------------------------------------------------------
 def rollout(cli_args: list[str], *args: str) -> subprocess.CompletedProcess[str]:
     """The operator CLI as an operator runs it, pointed at the rehearsal's moto_server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | CREDENTIALS
-    return subprocess.run(
-        [sys.executable, "-m", "tools.rollout", *cli_args, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return rollout_cli(*cli_args, *args, env=CREDENTIALS)
 
 
 def change(cli_args: list[str], *args: str, routing_ttl: float = 0.5) -> None:

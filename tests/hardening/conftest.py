@@ -78,14 +78,10 @@ class RedisProxy:
         self.delay_seconds = delay_seconds
         self.mode = mode
 
+    COUNTERS = ("connections", "chunks", "stalled", "abandoned", "replied")
+
     def snapshot(self) -> dict[str, int]:
-        return {
-            "connections": self.connections,
-            "chunks": self.chunks,
-            "stalled": self.stalled,
-            "abandoned": self.abandoned,
-            "replied": self.replied,
-        }
+        return {name: getattr(self, name) for name in self.COUNTERS}
 
     async def _listen(self) -> int:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -185,6 +181,26 @@ def build_client(committed_models: Path) -> Callable[..., Any]:
                     lambda failures, cooldown: CircuitBreaker(failures, cooldown, clock=breaker_clock),
                 )
             return TestClient(bootstrap.build_app(settings), raise_server_exceptions=False)
+
+    return build
+
+
+@pytest.fixture
+def proxied_client(build_client: Callable[..., Any], redis_proxy: RedisProxy) -> Callable[..., Any]:
+    """build_client for an app whose only cache is Redis through ``redis_proxy`` (the local tier off).
+
+    The test gives the REDIS_TIMEOUT_MS and CACHE_BREAKER_FAILURES; any other setting and ``breaker_clock`` pass
+    through to build_client.
+    """
+
+    def build(*, timeout_ms: int, breaker_failures: int, **settings: Any) -> Any:
+        return build_client(
+            REDIS_URL=redis_proxy.url,
+            CACHE_LOCAL_ENTRIES="0",
+            REDIS_TIMEOUT_MS=str(timeout_ms),
+            CACHE_BREAKER_FAILURES=str(breaker_failures),
+            **settings,
+        )
 
     return build
 

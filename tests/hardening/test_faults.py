@@ -178,17 +178,12 @@ SLOW_TEXT = {"text": "the battery died after a day"}
 @pytest.mark.redis
 @pytest.mark.timeout(60)  # a missing Redis timeout would hang here forever: fail instead
 def test_stalled_redis_opens_the_breaker_then_nothing_reaches_it_until_cool_down(
-    build_client, make_client, redis_proxy: RedisProxy
+    proxied_client, make_client, redis_proxy: RedisProxy
 ):
     expected = make_client(CACHE_LOCAL_ENTRIES="0").post("/predict", json=SLOW_TEXT).json()["scores"]
     clock = FakeClock()
-    client = build_client(
-        breaker_clock=clock,
-        REDIS_URL=redis_proxy.url,
-        CACHE_LOCAL_ENTRIES="0",
-        REDIS_TIMEOUT_MS="100",
-        CACHE_BREAKER_FAILURES="3",
-        CACHE_BREAKER_COOLDOWN_SECONDS="30",
+    client = proxied_client(
+        timeout_ms=100, breaker_failures=3, breaker_clock=clock, CACHE_BREAKER_COOLDOWN_SECONDS="30"
     )
     breaker = client.app.state.service.cache.shared.breaker
     assert [client.post("/predict", json=SLOW_TEXT).json()["cache"] for _ in range(2)] == ["MISS", "HIT"]
@@ -226,15 +221,13 @@ def test_stalled_redis_opens_the_breaker_then_nothing_reaches_it_until_cool_down
 
 @pytest.mark.redis
 @pytest.mark.timeout(60)
-def test_a_stalled_redis_costs_each_request_at_most_one_timeout(build_client, redis_proxy: RedisProxy):
+def test_a_stalled_redis_costs_each_request_at_most_one_timeout(proxied_client, redis_proxy: RedisProxy):
     """The issue's bound: a request's added wait is at most the configured cache timeout.
 
     Each stalled call costs one REDIS_TIMEOUT_MS, so the bound holds iff no request leaves more
     than one call waiting at the proxy. A high breaker threshold keeps the breaker out of it.
     """
-    client = build_client(
-        REDIS_URL=redis_proxy.url, CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="100", CACHE_BREAKER_FAILURES="100"
-    )
+    client = proxied_client(timeout_ms=100, breaker_failures=100)
     assert client.post("/predict", json=SLOW_TEXT).json()["cache"] == "MISS"
     redis_proxy.set_mode("stall")
     per_request = []
@@ -249,19 +242,15 @@ def test_a_stalled_redis_costs_each_request_at_most_one_timeout(build_client, re
 
 @pytest.mark.redis
 @pytest.mark.timeout(60)
-def test_slow_redis_under_the_timeout_is_used_and_over_it_is_bypassed(build_client, make_client, redis_proxy):
+def test_slow_redis_under_the_timeout_is_used_and_over_it_is_bypassed(proxied_client, make_client, redis_proxy):
     expected = make_client(CACHE_LOCAL_ENTRIES="0").post("/predict", json=SLOW_TEXT).json()["scores"]
-    patient = build_client(
-        REDIS_URL=redis_proxy.url, CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="5000", CACHE_BREAKER_FAILURES="100"
-    )
+    patient = proxied_client(timeout_ms=5000, breaker_failures=100)
     redis_proxy.set_mode("delay", 0.05)  # 50 ms per command, well under 5 s
     answers = [patient.post("/predict", json=SLOW_TEXT).json() for _ in range(2)]
     assert [a["cache"] for a in answers] == ["MISS", "HIT"]
     assert all(a["scores"] == expected for a in answers)
 
-    hasty = build_client(
-        REDIS_URL=redis_proxy.url, CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="20", CACHE_BREAKER_FAILURES="100"
-    )
+    hasty = proxied_client(timeout_ms=20, breaker_failures=100)
     redis_proxy.set_mode("delay", 1.0)  # 1 s per command, far over 20 ms
     answers = [hasty.post("/predict", json=SLOW_TEXT).json() for _ in range(2)]
     assert [a["cache"] for a in answers] == ["BYPASS", "BYPASS"]

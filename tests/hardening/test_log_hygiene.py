@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 
 from devsupport.events import http_api_event
 from devsupport.ports import free_port
-from tests.conftest import RedisServer, json_lines, log_to_current_stdout, require, settings_env
+from tests.conftest import RedisServer, json_lines, log_to_current_stdout, running_redis, settings_env
 
 TOKEN = secrets.token_hex(6)
 MARKERS = {
@@ -96,11 +95,8 @@ def _requests() -> list[tuple[dict, set[int]]]:
 
 @pytest.fixture
 def password_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    require(shutil.which("redis-server") is not None, "redis-server not installed")
-    server = RedisServer(tmp_path, extra_args=["--requirepass", REDIS_PASSWORD])
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path, "--requirepass", REDIS_PASSWORD) as server:
+        yield server
 
 
 def _url(port: int, password: str) -> str:

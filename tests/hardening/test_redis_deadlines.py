@@ -38,16 +38,11 @@ def timed_post(client: Any, path: str, payload: dict[str, Any]) -> tuple[Any, fl
 
 
 def test_a_dripping_redis_costs_each_request_one_budget_then_the_breaker_opens(
-    build_client, make_client, redis_proxy: RedisProxy
+    proxied_client, make_client, redis_proxy: RedisProxy
 ):
     ((label, scores),) = reference(make_client, [TEXT])
-    client = build_client(
-        breaker_clock=FakeClock(),
-        REDIS_URL=redis_proxy.url,
-        CACHE_LOCAL_ENTRIES="0",
-        REDIS_TIMEOUT_MS="100",
-        CACHE_BREAKER_FAILURES="3",
-        CACHE_BREAKER_COOLDOWN_SECONDS="30",
+    client = proxied_client(
+        timeout_ms=100, breaker_failures=3, breaker_clock=FakeClock(), CACHE_BREAKER_COOLDOWN_SECONDS="30"
     )
     breaker = client.app.state.service.cache.shared.breaker
     assert [client.post("/predict", json={"text": TEXT}).json()["cache"] for _ in range(2)] == ["MISS", "HIT"]
@@ -71,12 +66,10 @@ def test_a_dripping_redis_costs_each_request_one_budget_then_the_breaker_opens(
 
 
 def test_a_64_text_batch_through_a_dripping_redis_answers_within_the_budget(
-    build_client, make_client, redis_proxy: RedisProxy
+    proxied_client, make_client, redis_proxy: RedisProxy
 ):
     expected = reference(make_client, BATCH)
-    client = build_client(
-        REDIS_URL=redis_proxy.url, CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="100", CACHE_BREAKER_FAILURES="100"
-    )
+    client = proxied_client(timeout_ms=100, breaker_failures=100)
     warm = client.post("/predict/batch", json={"texts": BATCH})  # every text now cached in Redis
     assert warm.headers["x-cache"] == "MISS"
 
@@ -92,29 +85,21 @@ def test_a_64_text_batch_through_a_dripping_redis_answers_within_the_budget(
 
 
 def test_a_cold_start_against_a_dripping_redis_gives_up_connecting_by_the_connect_budget(
-    build_client, make_client, redis_proxy: RedisProxy
+    proxied_client, make_client, redis_proxy: RedisProxy
 ):
     ((_, scores),) = reference(make_client, [TEXT])
     redis_proxy.set_mode("drip", DRIP_SECONDS)  # even the connection's HELLO reply drips
-    client = build_client(
-        REDIS_URL=redis_proxy.url,
-        CACHE_LOCAL_ENTRIES="0",
-        REDIS_TIMEOUT_MS="100",
-        REDIS_CONNECT_TIMEOUT_MS="200",
-        CACHE_BREAKER_FAILURES="100",
-    )
+    client = proxied_client(timeout_ms=100, breaker_failures=100, REDIS_CONNECT_TIMEOUT_MS="200")
     response, elapsed = timed_post(client, "/predict", {"text": TEXT})
     assert response.status_code == 200 and response.json()["cache"] == "BYPASS"
     assert response.json()["scores"] == scores
     assert elapsed < BOUND_SECONDS + 0.2
 
 
-def test_read_and_write_share_one_budget(build_client, make_client, redis_proxy: RedisProxy, redis_server):
+def test_read_and_write_share_one_budget(proxied_client, make_client, redis_proxy: RedisProxy, redis_server):
     """A slow read leaves the write only what is left: a request waits REDIS_TIMEOUT_MS once, not twice."""
     ((_, scores),) = reference(make_client, [TEXT])
-    client = build_client(
-        REDIS_URL=redis_proxy.url, CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="1000", CACHE_BREAKER_FAILURES="100"
-    )
+    client = proxied_client(timeout_ms=1000, breaker_failures=100)
     assert client.post("/predict", json={"text": "opens the connection"}).json()["cache"] == "MISS"
     redis_proxy.set_mode("delay", 0.7)  # each command: 0.7 s, so the read fits the budget and the write cannot
     response, elapsed = timed_post(client, "/predict", {"text": TEXT})
@@ -129,12 +114,10 @@ def test_read_and_write_share_one_budget(build_client, make_client, redis_proxy:
     assert redis_server.client().exists(cache_key(route.version, route.digest, normalise_text(TEXT))) == 0
 
 
-def test_concurrent_requests_each_keep_their_own_deadline(build_client, make_client, redis_proxy: RedisProxy):
+def test_concurrent_requests_each_keep_their_own_deadline(proxied_client, make_client, redis_proxy: RedisProxy):
     texts = BATCH[:16]
     expected = dict(zip(texts, reference(make_client, texts), strict=True))
-    client = build_client(
-        REDIS_URL=redis_proxy.url, CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="1000", CACHE_BREAKER_FAILURES="1000"
-    )
+    client = proxied_client(timeout_ms=1000, breaker_failures=1000)
     results: list[tuple[str, str, bool, float]] = []  # (phase, cache, correct, seconds)
     lock = threading.Lock()
 
@@ -172,14 +155,12 @@ def test_concurrent_requests_each_keep_their_own_deadline(build_client, make_cli
 
 
 def test_a_64_mb_value_is_a_counted_miss_read_no_further_than_the_cap(
-    build_client, make_client, redis_proxy: RedisProxy, redis_server, service_output
+    proxied_client, make_client, redis_proxy: RedisProxy, redis_server, service_output
 ):
     from serving.cache_entry import MAX_ENTRY_BYTES
 
     ((label, scores),) = reference(make_client, [TEXT])
-    client = build_client(
-        REDIS_URL=redis_proxy.url, CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="100", CACHE_BREAKER_FAILURES="1"
-    )
+    client = proxied_client(timeout_ms=100, breaker_failures=1)
     assert client.post("/predict", json={"text": TEXT}).json()["cache"] == "MISS"
     (key,) = redis_server.client().keys("pred:*")  # the exact key the service reads for TEXT
     redis_server.client().set(key, b"[" + b" " * (64 * 1024 * 1024) + b"]")
@@ -199,15 +180,13 @@ def test_a_64_mb_value_is_a_counted_miss_read_no_further_than_the_cap(
 
 
 def test_a_reply_that_arrived_while_the_process_was_busy_is_still_used(
-    build_client, redis_proxy: RedisProxy, monkeypatch
+    proxied_client, redis_proxy: RedisProxy, monkeypatch
 ):
     """Past the deadline nothing waits, but a reply already received is taken: a stalled process
     (descheduled, busy elsewhere) is not a Redis failure, and the breaker does not count it."""
     from serving.redis_deadline import DeadlineSocket
 
-    client = build_client(
-        REDIS_URL=redis_proxy.url, CACHE_LOCAL_ENTRIES="0", REDIS_TIMEOUT_MS="50", CACHE_BREAKER_FAILURES="1"
-    )
+    client = proxied_client(timeout_ms=50, breaker_failures=1)
     assert client.post("/predict", json={"text": TEXT}).json()["cache"] == "MISS"  # connection open, value stored
     send = DeadlineSocket.sendall
 

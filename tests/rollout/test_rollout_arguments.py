@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +15,11 @@ from typing import Any
 import botocore.session
 import pytest
 
+from tests.conftest import rollout_cli
 from tests.rollout.world import CD_FLAGS, FN, CliResult
 from tools.rollout import arguments
 from tools.rollout.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
 _AWS_ENV = (
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
@@ -151,17 +148,8 @@ def test_env_codedeploy_pair_is_checked_too(offline: Offline, monkeypatch: pytes
 
 def test_percent_150_without_a_region_in_a_real_process(tmp_path: Path) -> None:
     """The case from the issue, as an operator types it: exit 2 and argparse's message, no NoRegionError."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in _AWS_ENV}
-    env |= {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
-    res = subprocess.run(
-        [sys.executable, "-m", "tools.rollout", *F, "canary", "--version", "2", "--percent", "150", *CD_FLAGS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    no_files = {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    res = rollout_cli(*F, "canary", "--version", "2", "--percent", "150", *CD_FLAGS, env=no_files, unset=_AWS_ENV)
 
     assert res.returncode == 2, res.stderr
     assert res.stdout == ""

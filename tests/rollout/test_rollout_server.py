@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 
 from devsupport.ports import free_port, wait_for_port
+from tests.conftest import rollout_cli
 from tests.rollout.world import CD_FLAGS, FN, REGION, World, build_world
 
-ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
 
 
@@ -42,16 +40,7 @@ def server_world(endpoint: str) -> World:
 
 
 def cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | CREDENTIALS
-    return subprocess.run(
-        [sys.executable, "-m", "tools.rollout", "--endpoint-url", endpoint, "--function-name", FN, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return rollout_cli("--endpoint-url", endpoint, "--function-name", FN, *args, env=CREDENTIALS, timeout=120)
 
 
 def test_operator_session_against_moto_server(endpoint: str, server_world: World) -> None:
