@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from serving.breaker import CircuitBreaker
 from serving.cache_entry import MAX_ENTRY_BYTES, text_digest
 from serving.cache_policy import RunningMean
 from serving.deadline import Budget
+from serving.predictor import Prediction
 
 if TYPE_CHECKING:
     from serving.redis_credentials import SecretsManagerCredentials
@@ -64,27 +66,31 @@ def key_for(version: str, digest: str, text_sha256: str) -> str:
 
 
 @dataclass(frozen=True)
-class CacheRead:
-    values: list[bytes | None]
-    # False when the shared tier could not be asked: a None value then means "unknown", not "absent".
+class CacheRead[V]:
+    values: list[V | None]
+    # False when the tier could not be asked: a None value then means "unknown", not "absent".
     available: bool
 
 
 class LocalCache:
-    """Bounded LRU with the same TTL as the shared tier; lives as long as the instance."""
+    """Bounded LRU with the same TTL as the shared tier; lives as long as the instance.
+
+    It holds answers, not bytes: only the service's own predictions and shared-tier values that passed
+    validation go in, so a local HIT needs no decoding and no second check.
+    """
 
     def __init__(self, entries: int, ttl_seconds: int) -> None:
         self._entries = entries
-        self._store: TTLCache[str, bytes] | None = TTLCache(entries, ttl_seconds) if entries else None
+        self._store: TTLCache[str, Prediction] | None = TTLCache(entries, ttl_seconds) if entries else None
         self._lock = threading.Lock()
 
-    def get_many(self, keys: list[str]) -> CacheRead:
+    def get_many(self, keys: list[str]) -> CacheRead[Prediction]:
         if self._store is None:
             return CacheRead([None] * len(keys), available=False)
         with self._lock:
             return CacheRead([self._store.get(key) for key in keys], available=True)
 
-    def set_many(self, items: dict[str, bytes]) -> bool:
+    def set_many(self, items: dict[str, Prediction]) -> bool:
         if self._store is None:
             return False
         with self._lock:
@@ -156,7 +162,7 @@ class RedisCache:
         """One request's allowance: REDIS_TIMEOUT_MS for its calls, REDIS_CONNECT_TIMEOUT_MS to connect."""
         return Budget(self._timeout, self._connect_timeout)
 
-    def get_many(self, keys: list[str], budget: Budget | None = None) -> CacheRead:
+    def get_many(self, keys: list[str], budget: Budget | None = None) -> CacheRead[bytes]:
         if not keys:
             return CacheRead([], available=True)
         read = self._read_one if len(keys) == 1 else self._read_many
@@ -270,30 +276,46 @@ class TieredCache:
         """The shared tier's allowance for one request (None without a shared tier)."""
         return self.shared.budget() if self.shared is not None else None
 
-    def get_many(self, keys: list[str], budget: Budget | None = None, use_shared: bool = True) -> CacheRead:
-        """``use_shared=False``: the local tier only (a CACHE_POLICY that skips Redis for this request)."""
+    def get_many(
+        self,
+        keys: list[str],
+        validate: Callable[[int, bytes], Prediction | None],
+        budget: Budget | None = None,
+        use_shared: bool = True,
+    ) -> CacheRead[Prediction]:
+        """Answers for ``keys``: local first, then the shared tier, whose values count only once
+        ``validate(index, value)`` accepts them (then they refill the local tier).
+        ``use_shared=False``: the local tier only (a CACHE_POLICY that skips Redis for this request)."""
         local = self.local.get_many(keys)
         if self.shared is None or not use_shared:
             return local
-        missing = [key for key, value in zip(keys, local.values, strict=True) if value is None]
+        missing = [index for index, value in enumerate(local.values) if value is None]
         if not missing:
             return local
-        shared = self.shared.get_many(missing, budget)
-        found = dict(zip(missing, shared.values, strict=True))
-        values = [value if value is not None else found[key] for key, value in zip(keys, local.values, strict=True)]
-        # Refilled as read; the caller validates every value and overwrites the ones it rejects.
-        refill = {key: value for key, value in found.items() if value is not None and len(value) <= MAX_ENTRY_BYTES}
+        shared = self.shared.get_many([keys[index] for index in missing], budget)
+        values = list(local.values)
+        refill = {}
+        for index, raw in zip(missing, shared.values, strict=True):
+            if raw is not None and (answer := validate(index, raw)) is not None:
+                values[index] = refill[keys[index]] = answer
         if refill:
             self.local.set_many(refill)
         return CacheRead(values, available=shared.available)
 
-    def set_many(self, items: dict[str, bytes], budget: Budget | None = None, use_shared: bool = True) -> bool:
-        stored_locally = self.local.set_many(items)
+    def set_many(
+        self,
+        answers: dict[str, Prediction],
+        encoded: dict[str, bytes],
+        budget: Budget | None = None,
+        use_shared: bool = True,
+    ) -> bool:
+        """Fresh answers into the local tier, and their ``encoded`` values into the shared tier."""
+        stored_locally = self.local.set_many(answers)
         if self.shared is None or not use_shared:
             return stored_locally
         if budget is not None and budget.exhausted:
             return False  # this request's read of the shared tier failed: skip it, do not wait twice
-        return self.shared.set_many(items, budget)
+        return self.shared.set_many(encoded, budget)
 
     def reconnect(self) -> None:
         if self.shared is not None:

@@ -79,16 +79,17 @@ class InferenceService:
         self, route: Route, keys: list[str], hashes: list[str], budget: Budget | None, shared: bool
     ) -> tuple[list[Prediction | None], bool, dict[str, int]]:
         """Valid cached answers (None for a miss), whether the cache answered, rejections by reason."""
-        read = self.cache.get_many(keys, budget, shared)
         labels = route.model.manifest.labels
-        hits: list[Prediction | None] = []
         rejected: Counter[str] = Counter()
-        for raw, text_hash in zip(read.values, hashes, strict=True):
-            hit, reason = decode_entry(raw, route.version, route.digest, text_hash, labels)
-            hits.append(hit)
+
+        def validate(index: int, raw: bytes) -> Prediction | None:  # a value read from the shared tier
+            hit, reason = decode_entry(raw, route.version, route.digest, hashes[index], labels)
             if reason is not None:
                 rejected[reason] += 1
-        return hits, read.available, dict(rejected)
+            return hit
+
+        read = self.cache.get_many(keys, validate, budget, shared)
+        return read.values, read.available, dict(rejected)
 
     @traced
     def _compute(self, route: Route, texts: list[str]) -> list[Prediction]:
@@ -105,12 +106,15 @@ class InferenceService:
     ) -> bool:
         if not fresh:
             return True
-        entries = {}
+        predictions = {key: prediction for key, (_, prediction) in fresh.items()}
+        if not shared:
+            return self.cache.set_many(predictions, {}, budget, use_shared=False)
+        encoded = {}
         for key, (text_hash, prediction) in fresh.items():
             value = encode_entry(route.version, route.digest, text_hash, prediction)
             if len(value) <= MAX_ENTRY_BYTES:  # else it could never be read back (thousands of labels): not cached
-                entries[key] = value
-        return self.cache.set_many(entries, budget, shared)
+                encoded[key] = value
+        return self.cache.set_many(predictions, encoded, budget)
 
     def _shadow(self, route: Route, texts: list[str], primary: list[Prediction]) -> ShadowResult | None:
         """Run the shadow model for comparison only; nothing it does reaches the answer."""
