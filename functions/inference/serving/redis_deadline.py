@@ -106,6 +106,13 @@ class _DeadlineMixin:
     def socket_connect_timeout(self, value: float | None) -> None:
         self._socket_connect_timeout = value
 
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        # redis-py packs a command over ~6 kB (a 64-text batch's values) as several chunks and sends each
+        # with its own sendall: a syscall, and a wake-up of the server, per chunk. One buffer, one send.
+        if not isinstance(command, str | bytes) and len(command) > 1:
+            command = [b"".join(command)]
+        super().send_packed_command(command, check_health)  # type: ignore[misc]  # mixin, as below
+
     def _connect(self) -> DeadlineSocket:
         return DeadlineSocket(super()._connect(), self._socket_timeout)  # type: ignore[misc]  # mixin, as above
 
