@@ -32,6 +32,8 @@ class CircuitBreaker:
         return "open"
 
     def allow(self) -> bool:
+        if self._opened_at is None:  # closed: the common case needs no lock (nothing to change)
+            return True
         with self._lock:
             state = self.state
             if state == "closed":
@@ -42,6 +44,8 @@ class CircuitBreaker:
             return False
 
     def record_success(self) -> None:
+        if self._failures == 0 and self._opened_at is None and not self._probing:
+            return  # already closed with no failures: nothing to reset, no lock to take
         with self._lock:
             self._failures = 0
             self._opened_at = None
