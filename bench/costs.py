@@ -3,6 +3,9 @@
     cost per million = 1e6 x (ceil(duration ms) / 1000 s x MemorySize / 1024 GB x USD per GB-second)
                        + USD per million requests
 
+A bill is the sum over requests, so the mean of the rounded-up durations is its exact basis (mean_billed_ms); one
+representative duration (e.g. a p50) gives the price of a typical request.
+
 Prices come from bench/prices.json (region, source and the date they were taken are in the file).
 """
 
@@ -10,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,5 +65,23 @@ def gb_seconds(duration_ms: float, memory_mb: int) -> float:
 
 def cost_per_million(duration_ms: float, memory_mb: int, prices: Prices, architecture: str) -> float:
     """USD for a million invocations that each last ``duration_ms`` at ``memory_mb`` on ``architecture``."""
-    duration = MILLION * gb_seconds(duration_ms, memory_mb) * prices.gb_second[architecture]
+    return cost_per_million_billed(billed_ms(duration_ms), memory_mb, prices, architecture)
+
+
+def mean_billed_ms(durations_ms: Iterable[float]) -> float:
+    """The mean of the billed (rounded up) durations: what a bill is made of, tail included."""
+    return statistics.fmean(billed_ms(duration) for duration in durations_ms)
+
+
+def cost_per_million_billed(billed: float, memory_mb: int, prices: Prices, architecture: str) -> float:
+    """As cost_per_million, from a duration already billed (rounded up, or a mean of rounded-up durations)."""
+    duration = MILLION * billed / 1000 * gigabytes(memory_mb) * prices.gb_second[architecture]
     return duration + prices.request_per_million
+
+
+def init_cost_per_million(
+    init_ms: float, memory_mb: int, prices: Prices, architecture: str, cold_share: float
+) -> float:
+    """What billed cold starts add per million requests when ``cold_share`` of them start an execution environment
+    (Lambda bills the INIT phase of on-demand functions on managed runtimes since 2025-08-01)."""
+    return cold_share * MILLION * gb_seconds(init_ms, memory_mb) * prices.gb_second[architecture]

@@ -14,13 +14,14 @@ on a docker network:
 
 Cost per million requests (bench/costs.py, prices in bench/prices.json): the warm MISS p50 of the RIE's REPORT
 Duration (what Lambda bills: the runtime's turn, not the HTTP round trip) rounded up to 1 ms, times GB times the
-GB-second price, plus the request price; for x86_64 and arm64. The arm64 column assumes the x86_64 durations:
-this machine cannot measure arm64.
+GB-second price, plus the request price; for x86_64 and arm64 (and HIT). The arm64 column assumes the x86_64
+durations: this machine cannot measure arm64. "mean": from the mean of every MISS's billed ms instead - a bill
+is a sum, and below one vCPU the throttled tail makes the mean several times the p50.
 
 Recommendations:
   eligible  every cold run answered 200 within Lambda's 10 s init limit; every warm answer 200
   latency   the smallest eligible size whose warm MISS p99 is within 10 % (at least 2 ms) of the best one
-  cost      the cheapest eligible size for x86_64 (a tie goes to the lower MISS p99)
+  cost      the cheapest eligible size for x86_64 by the mean billed MISS duration (ties: the lower MISS p99)
   template  template.yaml's default MemorySize should be the latency pick (a real-time API: the sizes' bills
             differ by cents per million requests, printed), at least the parameter's MinValue
 
@@ -46,7 +47,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.costs import Prices, cost_per_million, load_prices
+from bench.costs import (
+    Prices,
+    cost_per_million,
+    cost_per_million_billed,
+    init_cost_per_million,
+    load_prices,
+    mean_billed_ms,
+)
 from bench.emulated_lambda import (
     Function,
     Memory,
@@ -70,6 +78,7 @@ INIT_LIMIT_MS = 10_000  # Lambda's init phase limit (on-demand): beyond it the i
 # split sizes that differ by noise only
 LATENCY_SLACK, LATENCY_SLACK_MS = 0.10, 2.0
 COLD_TIMEOUT_S = 180.0
+COLD_SHARE = 0.01  # for the price of billed cold starts: AWS reports INITs in under 1 % of invocations typically
 RESULTS = ROOT / "bench" / "results"
 WORDS = "battery screen price support delivery update camera app love hate slow fast broken great".split()
 
@@ -244,6 +253,19 @@ def costs(result: SizeResult, prices: Prices, kind: str = "MISS") -> dict[str, f
     }
 
 
+def mean_cost(result: SizeResult, prices: Prices) -> float | None:
+    """x86_64 cost per million from the mean of the MISS billed durations: the tail counted, as in a bill."""
+    samples = result.billed_ms["MISS"]
+    return cost_per_million_billed(mean_billed_ms(samples), result.memory_mb, prices, "x86_64") if samples else None
+
+
+def cold_cost(result: SizeResult, prices: Prices) -> float | None:
+    """x86_64 USD per million requests that billed inits add at COLD_SHARE (the cold first answer as the init)."""
+    if not result.cold_ms:
+        return None
+    return init_cost_per_million(statistics.median(result.cold_ms), result.memory_mb, prices, "x86_64", COLD_SHARE)
+
+
 @dataclass(frozen=True)
 class Recommendation:
     latency: int | None
@@ -258,7 +280,8 @@ def recommend(results: list[SizeResult], prices: Prices, min_value: int) -> Reco
         f"eligible: every cold run answered within Lambda's {INIT_LIMIT_MS // 1000} s init limit, every answer 200",
         f"latency: the smallest eligible size whose warm MISS p99 is within {LATENCY_SLACK:.0%} "
         f"(at least {LATENCY_SLACK_MS:g} ms) of the best",
-        "cost: the cheapest eligible size per million requests on x86_64 (warm MISS p50 billed); ties: lower p99",
+        "cost: the cheapest eligible size per million requests on x86_64 from the mean billed MISS duration (a bill"
+        " is a sum: the throttled tail counts); ties: lower p99",
         f"template default: the latency pick (a real-time API), at least the parameter's MinValue ({min_value} MB)",
     )
     if not eligible:
@@ -266,7 +289,7 @@ def recommend(results: list[SizeResult], prices: Prices, min_value: int) -> Reco
     p99 = {r.memory_mb: r.p("MISS", 0.99) or math.inf for r in eligible}
     best = min(p99.values())
     latency = min(mb for mb, value in p99.items() if value <= best + max(best * LATENCY_SLACK, LATENCY_SLACK_MS))
-    x86 = {r.memory_mb: costs(r, prices)["x86_64"] or math.inf for r in eligible}
+    x86 = {r.memory_mb: mean_cost(r, prices) or math.inf for r in eligible}
     cost = min(x86, key=lambda mb: (round(x86[mb], 6), p99[mb]))
     return Recommendation(latency, cost, max(latency, min_value), rules)
 
@@ -303,6 +326,7 @@ HEADER = (
     "$/M x86_64",
     "$/M arm64",
     "$/M x86_64 HIT",
+    "$/M x86_64 mean",
     "cache",
 )
 
@@ -317,7 +341,7 @@ def rows(results: list[SizeResult], prices: Prices) -> list[tuple[str, ...]]:
         table.append((
             str(r.memory_mb), f"{cpus(r.memory_mb):.2f}", cold, _pair(r, "MISS"), _pair(r, "HIT"), _pair(r, "batch"),
             _ms(memory.runtime_peak_rss_mb), _ms(memory.cgroup_peak_mb), billed,
-            _usd(miss["x86_64"]), _usd(miss["arm64"]), _usd(hit["x86_64"]), _cache(r),
+            _usd(miss["x86_64"]), _usd(miss["arm64"]), _usd(hit["x86_64"]), _usd(mean_cost(r, prices)), _cache(r),
         ))  # fmt: skip
     return table
 
@@ -354,6 +378,7 @@ def plot(results: list[SizeResult], prices: Prices, pick: Recommendation, path: 
     cold.legend(fontsize=7)
     for arch, style in zip(prices.architectures, ("o-", "s--"), strict=False):
         cost.plot(sizes, [costs(r, prices)[arch] for r in done], style, label=f"{arch} (MISS p50)")
+    cost.plot(sizes, [mean_cost(r, prices) for r in done], "^:", label="x86_64 (mean billed MISS)")
     cost.set(ylabel="USD per million requests", title=f"Cost ({prices.region}, prices of {prices.taken})")
     cost.legend(fontsize=7)
     for axis in (latency, cold, cost):
@@ -376,7 +401,8 @@ def report(results: list[SizeResult], prices: Prices, args: argparse.Namespace, 
     table = rows(results, prices)
     print("\n" + text_table(table) + "\n")
     print(f"cold: median of {args.cold_runs} fresh containers; warm: client-side p50 / p99; HIT = in-process tier;")
-    print("billed MISS ms: p50 of the RIE's REPORT Duration; $/M: per million requests, the MISS p50 billed,")
+    print("billed MISS ms: p50 of the RIE's REPORT Duration; $/M: per million requests, the MISS p50 billed")
+    print("(mean: the mean of every MISS's billed ms instead, the tail counted as a bill counts it),")
     print(f"prices of {prices.taken} ({prices.region}, bench/prices.json); arm64 assumes the x86_64 durations.\n")
     for rule in pick.rules:
         print(f"rule  {rule}")
@@ -385,6 +411,8 @@ def report(results: list[SizeResult], prices: Prices, args: argparse.Namespace, 
     default = int(parameter["Default"])
     verdict = "matches" if default == pick.template else f"differs: set it to {pick.template}"
     print(f"template.yaml default MemorySize: {default} MB ({verdict})")
+    added = ", ".join(f"{r.memory_mb} MB {_usd(cold_cost(r, prices))}" for r in results)
+    print(f"billed cold starts at {COLD_SHARE:.0%} of requests add (USD per million, x86_64): {added}")
     print(rie_note(results))
     for r in results:
         for problem in r.problems[:3]:
@@ -399,11 +427,11 @@ def report(results: list[SizeResult], prices: Prices, args: argparse.Namespace, 
 
 def premium(results: list[SizeResult], prices: Prices, pick: Recommendation) -> str:
     """What the latency pick costs over the cost pick, per million requests on x86_64."""
-    by_size = {r.memory_mb: costs(r, prices)["x86_64"] for r in results}
+    by_size = {r.memory_mb: mean_cost(r, prices) for r in results}
     latency, cost = by_size.get(pick.latency or 0), by_size.get(pick.cost or 0)
     if latency is None or cost is None:
         return "no eligible size: no recommendation"
-    return f"the latency pick costs {latency - cost:+.4f} USD per million requests (x86_64) over the cost pick"
+    return f"the latency pick costs {latency - cost:+.4f} USD per million requests more (x86_64, mean billed)"
 
 
 def rie_note(results: list[SizeResult]) -> str:
@@ -426,7 +454,9 @@ def summary(results: list[SizeResult], prices: Prices, pick: Recommendation, sec
             "report_duration_ms": {k: {"p50": r.p(k, 0.5, "billed"), "p99": r.p(k, 0.99, "billed")} for k in KINDS},
             "cache": {k: dict(r.cache[k]) for k in KINDS}, "memory": asdict(r.memory) if r.memory else None,
             "rie_reported": {"init_duration_ms": r.rie_init_ms, "max_memory_used_mb": r.rie_max_memory_mb},
-            "cost_per_million_usd": {"MISS": costs(r, prices), "HIT": costs(r, prices, "HIT")},
+            "cost_per_million_usd": {"MISS": costs(r, prices), "HIT": costs(r, prices, "HIT"),
+                                     "MISS_mean_billed_x86_64": mean_cost(r, prices),
+                                     f"cold_starts_at_{COLD_SHARE:g}_x86_64": cold_cost(r, prices)},
             "eligible": r.eligible, "problems": r.problems, "seconds": r.seconds,
         })  # fmt: skip
     picks = {"latency_mb": pick.latency, "cost_mb": pick.cost, "template_mb": pick.template, "rules": pick.rules}

@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from bench.costs import PRICES, Prices, billed_ms, cost_per_million, gb_seconds, gigabytes, load_prices
+from bench.costs import (
+    PRICES,
+    Prices,
+    billed_ms,
+    cost_per_million,
+    cost_per_million_billed,
+    gb_seconds,
+    gigabytes,
+    init_cost_per_million,
+    load_prices,
+    mean_billed_ms,
+)
 
 PRICES_FOR_TEST = Prices(
     taken="2026-11-30",
@@ -60,6 +71,27 @@ def test_doubling_memory_at_the_same_duration_doubles_the_duration_part() -> Non
     small = cost_per_million(10, 512, PRICES_FOR_TEST, "x86_64") - 0.20
     large = cost_per_million(10, 1024, PRICES_FOR_TEST, "x86_64") - 0.20
     assert large == pytest.approx(2 * small)
+
+
+def test_the_mean_billed_duration_rounds_each_request_up_before_averaging() -> None:
+    assert mean_billed_ms([0.2, 1.5, 2.0]) == pytest.approx(5 / 3)  # 1 + 2 + 2 ms, not ceil(mean 1.23) = 2
+    assert mean_billed_ms([3.0]) == 3.0
+    with pytest.raises(ValueError, match="at least one"):  # statistics.StatisticsError: no requests, no mean
+        mean_billed_ms([])
+
+
+def test_cost_from_a_billed_duration_is_not_rounded_again() -> None:
+    # 1.5 ms billed on average: 1e6 x 0.0015 s x 0.5 GB x $0.0000166667 + $0.20
+    assert cost_per_million_billed(1.5, 512, PRICES_FOR_TEST, "x86_64") == pytest.approx(0.2125000125)
+    assert cost_per_million_billed(3, 1024, PRICES_FOR_TEST, "x86_64") == cost_per_million(
+        2.1, 1024, PRICES_FOR_TEST, "x86_64"
+    )
+
+
+def test_cold_starts_add_their_billed_init_times_their_share() -> None:
+    # 1 % of a million = 10,000 inits of 600 ms at 1 GB: 6,000 GB-s x $0.0000166667
+    assert init_cost_per_million(599.2, 1024, PRICES_FOR_TEST, "x86_64", 0.01) == pytest.approx(0.100_000_2)
+    assert init_cost_per_million(599.2, 1024, PRICES_FOR_TEST, "x86_64", 0.0) == 0.0
 
 
 def test_the_committed_price_file_names_its_date_region_source_and_both_architectures() -> None:
