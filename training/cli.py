@@ -11,6 +11,7 @@ from pathlib import Path
 from serving.artifacts import ArtifactError, is_valid_version, list_versions, load_model
 from training import bench
 from training.corpus import DEFAULT_CACHE, Corpus, CorpusError, load_corpus, load_csv_file, write_csv
+from training.manifest import targets_met
 from training.pipelines import SPECS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,17 +73,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     failures = 0
     for version in args.version or list_versions(args.models_dir):
         model = load_model(args.models_dir, version)
-        recorded = model.manifest.raw
-        if recorded["data"]["test_sha256"] != data.test_sha256:
-            print(f"{version}: MISMATCH test split differs from the recorded one")
+        recorded = model.manifest
+        if recorded.data is None or recorded.data.test_sha256 != data.test_sha256:
+            print(f"{version}: MISMATCH test split differs from the recorded one (or none is recorded)")
             failures += 1
             continue
         predicted = [model.model.labels[best] for best, _ in model.model.classify([row.text for row in data.test])]
-        metrics = evaluate([row.label for row in data.test], predicted, list(model.manifest.labels))
-        same = metrics == recorded["metrics"]
+        metrics = evaluate([row.label for row in data.test], predicted, recorded.labels)
+        same = metrics == recorded.metrics
         failures += not same
         print(
-            f"{version}: accuracy {metrics['accuracy']:.4f} macro-F1 {metrics['macro_f1']:.4f} "
+            f"{version}: accuracy {metrics.accuracy:.4f} macro-F1 {metrics.macro_f1:.4f} "
             f"({'matches manifest' if same else 'MISMATCH with manifest'})"
         )
     return 1 if failures else 0
@@ -99,21 +100,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     missed = 0
     for version in versions:
-        raw = load_model(args.models_dir, version).manifest.raw  # verified before timing
-        targets = raw["targets"]
+        manifest = load_model(args.models_dir, version).manifest  # verified before timing
+        targets = manifest.targets
+        if targets is None:  # a registered version: nothing to measure against
+            print(f"{version:8} (no targets: registered, not trained here)")
+            continue
         figures = bench.measure(args.models_dir, version, runs=args.runs)
-        size = raw["artifact"]["size_bytes"]
-        ok = figures["load_ms"] < targets["max_load_ms"]
-        if targets.get("max_size_bytes") is not None:
-            ok &= size <= targets["max_size_bytes"]
-        if targets.get("max_predict_ms") is not None:
-            ok &= figures["predict_one_ms"] < targets["max_predict_ms"]
+        size = manifest.artifact.size_bytes
+        ok = all(targets_met(targets, figures, size).values())
         missed += not ok
-        predict_target = targets.get("max_predict_ms") or "-"
+        predict_target = targets.max_predict_ms or "-"
         print(
-            f"{version:8} {size / 1e6:8.2f} {figures['load_ms']:9.1f} {targets['max_load_ms']:>7} "
-            f"{figures['predict_one_ms']:11.3f} {figures['predict_one_p95_ms']:7.3f} {predict_target:>7} "
-            f"{figures['reference_predict_one_ms'] or float('nan'):11.3f}  {'ok' if ok else 'MISSED'}"
+            f"{version:8} {size / 1e6:8.2f} {figures.load_ms:9.1f} {targets.max_load_ms:>7} "
+            f"{figures.predict_one_ms:11.3f} {figures.predict_one_p95_ms:7.3f} {predict_target:>7} "
+            f"{figures.reference_predict_one_ms or float('nan'):11.3f}  {'ok' if ok else 'MISSED'}"
         )
     print(
         f"({args.runs} fresh processes per version; 1-min load average now {os.getloadavg()[0]:.2f} "

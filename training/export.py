@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from array import array
-from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -18,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from serving import linear_text
+from serving.manifest import Parity
 
 MAX_PROBABILITY_DIFF = 1e-9
 
@@ -63,16 +63,16 @@ def export(pipeline: Pipeline) -> bytes:
     return linear_text.encode(header, terms, array("d", table.ravel().tolist()))
 
 
-def parity(pipeline: Pipeline, model: linear_text.LinearTextModel, texts: list[str]) -> dict[str, Any]:
-    """How closely the served model reproduces the pipeline on ``texts``."""
+def parity(pipeline: Pipeline, model: linear_text.LinearTextModel, texts: list[str]) -> Parity:
+    """How closely the served model reproduces the pipeline on ``texts`` (the manifest's ``parity``)."""
     expected = pipeline.predict_proba(texts)
     served = np.asarray(model.predict_proba(texts))
     labels_equal = int(np.sum(expected.argmax(axis=1) == served.argmax(axis=1)))
     max_diff = float(np.max(np.abs(expected - served))) if texts else 0.0
-    return {
-        "texts": len(texts),
-        "labels_equal": labels_equal,
-        "max_abs_probability_diff": max_diff,
-        "tolerance": MAX_PROBABILITY_DIFF,
-        "passed": labels_equal == len(texts) and max_diff <= MAX_PROBABILITY_DIFF,
-    }
+    return Parity(
+        texts=len(texts),
+        labels_equal=labels_equal,
+        max_abs_probability_diff=max_diff,
+        tolerance=MAX_PROBABILITY_DIFF,
+        passed=labels_equal == len(texts) and max_diff <= MAX_PROBABILITY_DIFF,
+    )

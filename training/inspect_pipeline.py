@@ -18,7 +18,10 @@ import math
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from serving.manifest import FastPath
 
 REFUSED = 3
 
@@ -72,23 +75,24 @@ def _check_text_classifier(estimator: Any, texts: list[str]) -> list[str]:
     return classes
 
 
-def _try_fast_export(estimator: Any, texts: list[str], out_dir: Path) -> dict[str, Any]:
+def _try_fast_export(estimator: Any, texts: list[str], out_dir: Path) -> FastPath:
     """Write model.ltm only if the pipeline is exportable AND the file reproduces it on the texts."""
     from serving import linear_text
     from serving.artifacts import ARTIFACT_FILE
+    from serving.manifest import FastPath
     from training import export
 
     if not hasattr(estimator, "steps"):
-        return {"exported": False, "reason": "cannot export: not a Pipeline"}
+        return FastPath(exported=False, reason="cannot export: not a Pipeline")
     try:
         data = export.export(estimator)
     except export.ExportError as error:
-        return {"exported": False, "reason": str(error)}
+        return FastPath(exported=False, reason=str(error))
     agreement = export.parity(estimator, linear_text.decode(data), texts)
-    if not agreement["passed"]:
-        return {"exported": False, "reason": "the fast file did not reproduce the pipeline", "parity": agreement}
+    if not agreement.passed:
+        return FastPath(exported=False, reason="the fast file did not reproduce the pipeline", parity=agreement)
     (out_dir / ARTIFACT_FILE).write_bytes(data)
-    return {"exported": True, "parity": agreement}
+    return FastPath(exported=True, parity=agreement)
 
 
 def inspect(request: dict[str, Any]) -> dict[str, Any]:
@@ -98,12 +102,12 @@ def inspect(request: dict[str, Any]) -> dict[str, Any]:
     estimator = _load(Path(request["artifact"]))
     texts = list(request["texts"])
     classes = _check_text_classifier(estimator, texts)
-    return {
+    return {  # manifest sections, as JSON (training/register.py validates them back)
         "labels": classes,
-        "runtime": runtime_versions(),  # this clean process's libraries: the ones the file loaded with
-        "pipeline": describe_pipeline(estimator),
-        "known_answers": known_answers.record(estimator),
-        "fast_path": _try_fast_export(estimator, texts, Path(request["out_dir"])),
+        "runtime": runtime_versions().document(),  # this clean process's libraries: the ones the file loaded with
+        "pipeline": describe_pipeline(estimator).document(),
+        "known_answers": known_answers.record(estimator).document(),
+        "fast_path": _try_fast_export(estimator, texts, Path(request["out_dir"])).document(),
     }
 
 

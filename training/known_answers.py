@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from serving.manifest import KnownAnswers
+
 TOLERANCE = 1e-6
 TEXTS = (
     "I love this phone, the battery lasts all day",
@@ -20,13 +22,13 @@ TEXTS = (
 )
 
 
-def record(estimator: Any, texts: tuple[str, ...] = TEXTS) -> dict[str, Any]:
-    """Labels from the estimator's own predict, probabilities from predict_proba, as JSON."""
+def record(estimator: Any, texts: tuple[str, ...] = TEXTS) -> KnownAnswers:
+    """Labels from the estimator's own predict, probabilities from predict_proba."""
     probabilities = estimator.predict_proba(list(texts))
     labels = estimator.predict(list(texts))
-    return {
-        "texts": list(texts),
-        "labels": [str(label) for label in labels],
-        "probabilities": [[float(p) for p in row] for row in probabilities],
-        "tolerance": TOLERANCE,
-    }
+    return KnownAnswers(
+        texts=texts,
+        labels=tuple(str(label) for label in labels),
+        probabilities=tuple(tuple(float(p) for p in row) for row in probabilities),
+        tolerance=TOLERANCE,
+    )

@@ -1,4 +1,5 @@
-"""manifest.json: what was trained, on which data and split, with which libraries, how well it did."""
+"""Building manifest.json (serving.manifest.Manifest): what was trained, on which data and split, with
+which libraries, how well it did. Writing it goes through ``Manifest.dumps``, the one serializer."""
 
 from __future__ import annotations
 
@@ -15,10 +16,25 @@ import scipy
 import sklearn
 from sklearn.pipeline import Pipeline
 
-from serving.artifacts import MANIFEST_FILE, MANIFEST_SCHEMA_VERSION
+from serving.manifest import (
+    MANIFEST_FILE,
+    SCHEMA_VERSION,
+    ArtifactRef,
+    Benchmark,
+    Data,
+    KnownAnswers,
+    Manifest,
+    Metrics,
+    NoFastPath,
+    Parity,
+    PipelineInfo,
+    ReferenceFile,
+    Runtime,
+    Targets,
+)
 from serving.runtimes import SKLEARN_FORMAT
 
-# Top-level keys every published manifest has (tests check the committed versions against this).
+# Top-level keys every trained manifest has (tests check the committed versions against this).
 REQUIRED_KEYS = (
     "version",
     "schema_version",
@@ -38,16 +54,16 @@ REQUIRED_KEYS = (
 )
 
 
-def runtime_versions() -> dict[str, str]:
+def runtime_versions() -> Runtime:
     """Library versions the model was trained with (the served file needs none of them)."""
-    return {
-        "python": platform.python_version(),
-        "scikit_learn": sklearn.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "joblib": joblib.__version__,
-        "platform": f"{platform.system()}-{platform.machine()}",
-    }
+    return Runtime(
+        python=platform.python_version(),
+        scikit_learn=sklearn.__version__,
+        numpy=numpy.__version__,
+        scipy=scipy.__version__,
+        joblib=joblib.__version__,
+        platform=f"{platform.system()}-{platform.machine()}",
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -64,25 +80,36 @@ def _qualname(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
-def describe_pipeline(pipeline: Pipeline | Any) -> dict[str, Any]:
+def describe_pipeline(pipeline: Pipeline | Any) -> PipelineInfo:
     """Step classes and every step hyper-parameter, as JSON (a bare estimator is one step)."""
     named = pipeline.steps if isinstance(pipeline, Pipeline) else [("estimator", pipeline)]
-    steps = [[name, _qualname(step)] for name, step in named]
+    steps = tuple((str(name), _qualname(step)) for name, step in named)
     params = {key: _jsonable(value) for key, value in pipeline.get_params(deep=True).items() if "__" in key}
-    return {"steps": steps, "classes": [cls for _, cls in steps], "params": params}
+    return PipelineInfo(steps=steps, classes=tuple(cls for _, cls in steps), params=params)
 
 
-def artifact_section(path: Path, fmt: str) -> dict[str, Any]:
+def artifact_ref(path: Path, fmt: str, saved_with: str = sklearn.__version__) -> ArtifactRef:
     """A served file as the service verifies it; a pickled pipeline also records its scikit-learn."""
-    section: dict[str, Any] = {
-        "file": path.name,
-        "format": fmt,
-        "sha256": file_sha256(path),
-        "size_bytes": path.stat().st_size,
-    }
-    if fmt == SKLEARN_FORMAT:
-        section["scikit_learn"] = sklearn.__version__
-    return section
+    ref = ArtifactRef(file=path.name, format=fmt, sha256=file_sha256(path), size_bytes=path.stat().st_size)
+    if fmt == SKLEARN_FORMAT:  # a pickle is served only by the scikit-learn it was saved with
+        return ref.model_copy(update={"scikit_learn": saved_with})
+    return ref
+
+
+def packed(ref: ArtifactRef, joblib_compress: int) -> ArtifactRef:
+    """Training's own pickle, served: how it was dumped (training/packing.py)."""
+    return ref.model_copy(update={"joblib_compress": joblib_compress, "vocabulary_packed": True})
+
+
+def reference_file(path: Path, joblib_compress: int) -> ReferenceFile:
+    """The pipeline a fast file was exported from (kept, not served: no format, no runtime reads it)."""
+    return ReferenceFile(
+        file=path.name,
+        sha256=file_sha256(path),
+        size_bytes=path.stat().st_size,
+        joblib_compress=joblib_compress,
+        vocabulary_packed=True,  # see training/packing.py
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -97,58 +124,64 @@ def base_manifest(
     *,
     version: str,
     summary: str,
-    artifact: dict[str, Any],
-    reference: dict[str, Any] | None,
-    labels: list[str],
-    data: dict[str, Any],
-    pipeline: dict[str, Any],
-    targets: dict[str, Any],
-) -> dict[str, Any]:
+    artifact: ArtifactRef,
+    reference: ReferenceFile | None,
+    labels: tuple[str, ...],
+    data: Data,
+    pipeline: PipelineInfo,
+    known_answers: KnownAnswers,
+    targets: Targets,
+    notes: str = "",
+) -> Manifest:
     """Everything known before evaluation; enough for serving.artifacts.load_model to verify and load."""
-    return {
-        "version": version,
-        "schema_version": MANIFEST_SCHEMA_VERSION,
-        "created": utc_now(),
-        "summary": summary,
-        "artifact": artifact,
-        "reference": reference,  # the pipeline a fast file was exported from (training only), or None
-        "runtime": runtime_versions(),
-        "labels": labels,
-        "data": data,
-        "pipeline": pipeline,
-        "targets": targets,
-    }
+    base = Manifest(
+        version=version,
+        schema_version=SCHEMA_VERSION,
+        created=utc_now(),
+        summary=summary,
+        artifact=artifact,
+        reference=reference,  # the pipeline a fast file was exported from (training only), or None
+        runtime=runtime_versions(),
+        labels=labels,
+        data=data,
+        pipeline=pipeline,
+        known_answers=known_answers,
+        targets=targets,
+    )
+    return base.model_copy(update={"notes": notes}) if notes else base  # no notes: no key
 
 
-def finalise(
-    base: dict[str, Any],
-    metrics: dict[str, Any],
-    benchmark: dict[str, Any],
-    parity: dict[str, Any],
-    known_answers: dict[str, Any],
-) -> dict[str, Any]:
-    manifest = {**base, "parity": parity, "known_answers": known_answers, "metrics": metrics, "benchmark": benchmark}
-    manifest["targets"] = {**base["targets"], "met": targets_met(manifest)}
-    optional = [key for key in ("notes",) if key in manifest]
-    return {key: manifest[key] for key in (*REQUIRED_KEYS, *optional)}  # stable key order
+def finalise(base: Manifest, metrics: Metrics, benchmark: Benchmark, parity: Parity | NoFastPath) -> Manifest:
+    """The published manifest: the base plus what evaluation and the benchmark found."""
+    if base.targets is None:
+        raise ValueError(f"{base.version}: a trained manifest has targets")
+    met = targets_met(base.targets, benchmark, base.artifact.size_bytes)
+    return base.model_copy(
+        update={
+            "parity": parity,
+            "metrics": metrics,
+            "benchmark": benchmark,
+            "targets": base.targets.model_copy(update={"met": met}),
+        }
+    )
 
 
-def targets_met(manifest: dict[str, Any]) -> dict[str, bool]:
-    targets, bench = manifest["targets"], manifest["benchmark"]
-    met = {"load_ms": bench["load_ms"] < targets["max_load_ms"]}
-    if targets.get("max_size_bytes") is not None:
-        met["size_bytes"] = manifest["artifact"]["size_bytes"] <= targets["max_size_bytes"]
-    if targets.get("max_predict_ms") is not None:
-        met["predict_one_ms"] = bench["predict_one_ms"] < targets["max_predict_ms"]
+def targets_met(targets: Targets, bench: Benchmark, size_bytes: int) -> dict[str, bool]:
+    met = {"load_ms": bench.load_ms < targets.max_load_ms}
+    if targets.max_size_bytes is not None:
+        met["size_bytes"] = size_bytes <= targets.max_size_bytes
+    if targets.max_predict_ms is not None:
+        met["predict_one_ms"] = bench.predict_one_ms < targets.max_predict_ms
     return met
 
 
-def write_manifest(version_dir: Path, manifest: dict[str, Any]) -> Path:
+def write_manifest(version_dir: Path, manifest: Manifest) -> Path:
     path = version_dir / MANIFEST_FILE
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(manifest.dumps(), encoding="utf-8")
     return path
 
 
 def read_manifest_json(version_dir: Path) -> dict[str, Any]:
+    """The file as plain JSON (tests compare sections as dicts)."""
     data: dict[str, Any] = json.loads((version_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     return data

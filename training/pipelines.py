@@ -15,18 +15,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from serving.manifest import Targets
+
 # Words of one character, "!"/"?" and simple emoticons carry sentiment in tweets; the default
 # pattern (\b\w\w+\b) throws all of them away.
 SENTIMENT_TOKENS = r"(?u)\b\w+\b|[!?]|[:;=][-']?[()dDpP]"
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Benchmark targets (checked by ``python -m training bench``, not by tests)."""
-
-    max_size_bytes: int | None
-    max_load_ms: float
-    max_predict_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -36,6 +29,7 @@ class VersionSpec:
     build: Callable[[], Pipeline]
     # joblib compression: 0 = none. Decompression costs load time, so only use it if a size target needs it.
     compress: int
+    # Benchmark targets (checked by `python -m training bench`, not by tests), as the manifest records them.
     targets: Targets
     # True: served as model.ltm (the fast path), exported with a parity check. False: served as the
     # pickled pipeline through the general scikit-learn runtime.

@@ -49,8 +49,8 @@ def main() -> None:
         "predict_median_ms": statistics.median(served),
         "predict_p95_ms": statistics.quantiles(served, n=20)[-1],
     }
-    reference = model.manifest.raw.get("reference")
-    if reference:
+    reference = model.manifest.reference
+    if reference is not None:
         # The scikit-learn pipeline a fast file was exported from, for comparison (after the served
         # figures, so its imports cannot help them).
         start = time.perf_counter()
@@ -58,7 +58,7 @@ def main() -> None:
         import sklearn
 
         figures["reference_import_ms"] = (time.perf_counter() - start) * 1e3
-        pipeline = joblib.load(models_dir / version / reference["file"])
+        pipeline = joblib.load(models_dir / version / reference.file)
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             figures["reference_predict_median_ms"] = statistics.median(_timings(pipeline.predict_proba, texts, warmup))
     json.dump(figures, sys.stdout)

@@ -20,8 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from serving.artifacts import ARTIFACT_FILE, MANIFEST_SCHEMA_VERSION, PIPELINE_FILE, is_valid_version
+from serving.artifacts import ARTIFACT_FILE, PIPELINE_FILE, is_valid_version
 from serving.linear_text import FORMAT
+from serving.manifest import SCHEMA_VERSION, FastPath, KnownAnswers, Manifest, PipelineInfo, Runtime, Source
 from serving.runtimes import SKLEARN_FORMAT
 from training import bench, card, manifest
 from training.inspect_pipeline import REFUSED
@@ -53,8 +54,8 @@ def _child(mode: str, request: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _summary(pipeline: dict[str, Any]) -> str:
-    steps = " -> ".join(cls.rsplit(".", 1)[-1] for cls in pipeline["classes"])
+def _summary(pipeline: PipelineInfo) -> str:
+    steps = " -> ".join(cls.rsplit(".", 1)[-1] for cls in pipeline.classes)
     return f"registered scikit-learn model: {steps}"
 
 
@@ -75,28 +76,31 @@ def register(artifact: Path, version: str, models_dir: Path, log: Any = print) -
         shutil.copyfile(artifact, pickled)  # byte for byte: the bytes checked are the bytes served
         texts = bench.bench_texts(200) + ODD_TEXTS
         facts = _child("inspect", {"artifact": str(pickled), "texts": texts, "out_dir": str(version_dir)})
-        pipeline_section = manifest.artifact_section(pickled, SKLEARN_FORMAT)
-        pipeline_section["scikit_learn"] = facts["runtime"]["scikit_learn"]
-        fast = facts["fast_path"]
-        if fast["exported"]:
-            primary, fallback = manifest.artifact_section(version_dir / ARTIFACT_FILE, FORMAT), pipeline_section
+        # The clean process's facts arrive as JSON: validated into the manifest's own sections here.
+        runtime = Runtime.model_validate(facts["runtime"])
+        pipeline = PipelineInfo.model_validate(facts["pipeline"])
+        fast = FastPath.model_validate(facts["fast_path"])
+        # The scikit-learn the file loaded with in the clean process, not this one's.
+        pickle_ref = manifest.artifact_ref(pickled, SKLEARN_FORMAT, saved_with=runtime.scikit_learn)
+        if fast.exported:
+            primary, fallback = manifest.artifact_ref(version_dir / ARTIFACT_FILE, FORMAT), pickle_ref
         else:
-            primary, fallback = pipeline_section, None
-        document = {
-            "version": version,
-            "schema_version": MANIFEST_SCHEMA_VERSION,
-            "created": manifest.utc_now(),
-            "summary": _summary(facts["pipeline"]),
-            "artifact": primary,
-            "fallback_artifact": fallback,
-            "source": {"registered_from": artifact.name, "sha256": pipeline_section["sha256"]},
-            "runtime": facts["runtime"],
-            "labels": facts["labels"],
-            "pipeline": facts["pipeline"],
-            "fast_path": fast,
-            "known_answers": facts["known_answers"],
-            "metrics": None,  # registration has no labelled data: evaluate before you route traffic to it
-        }
+            primary, fallback = pickle_ref, None
+        document = Manifest(
+            version=version,
+            schema_version=SCHEMA_VERSION,
+            created=manifest.utc_now(),
+            summary=_summary(pipeline),
+            artifact=primary,
+            fallback_artifact=fallback,
+            source=Source(registered_from=artifact.name, sha256=pickle_ref.sha256),
+            runtime=runtime,
+            labels=tuple(facts["labels"]),
+            pipeline=pipeline,
+            fast_path=fast,
+            known_answers=KnownAnswers.model_validate(facts["known_answers"]),
+            metrics=None,  # registration has no labelled data: evaluate before you route traffic to it
+        )
         manifest.write_manifest(version_dir, document)
         (version_dir / card.CARD_FILE).write_text(card.render_registered_card(document), encoding="utf-8")
         checked = _child("verify", {"models_dir": str(staging), "version": version})
@@ -105,8 +109,8 @@ def register(artifact: Path, version: str, models_dir: Path, log: Any = print) -
         os.rename(version_dir, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    how = "fast path (model.ltm) with the pipeline as fallback" if fast["exported"] else "scikit-learn runtime"
+    how = "fast path (model.ltm) with the pipeline as fallback" if fast.exported else "scikit-learn runtime"
     log(f"{version}: registered {artifact.name} as {target}, served by the {how}; verified: {checked['formats']}")
-    if not fast["exported"]:
-        log(f"{version}: no fast path: {fast['reason']}")
+    if not fast.exported:
+        log(f"{version}: no fast path: {fast.reason}")
     return target

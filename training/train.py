@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
@@ -23,6 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from serving.artifacts import ARTIFACT_FILE, PIPELINE_FILE, load_model
 from serving.linear_text import FORMAT, LinearTextModel
+from serving.manifest import Data, Dedup, NoFastPath, Parity, ReferenceFile
 from serving.runtimes import SKLEARN_FORMAT
 from training import bench, card, export, known_answers, manifest, packing
 from training.corpus import Corpus
@@ -66,20 +66,20 @@ def _why_not_fast(pipeline: Pipeline) -> str:
     return "the fast export was not asked for"
 
 
-def _data_section(corpus: Corpus, data: Split, stats: DedupStats) -> dict[str, Any]:
+def _data_section(corpus: Corpus, data: Split, stats: DedupStats) -> Data:
     counts = Counter(row.label for row in data.train + data.test)
-    return {
-        "corpus_source": corpus.source,
-        "corpus_sha256": corpus.sha256,
-        "dedup": asdict(stats),
-        "label_counts": {label: counts[label] for label in sorted(counts)},
-        "split_seed": data.seed,
-        "test_size": data.test_size,
-        "train_rows": len(data.train),
-        "test_rows": len(data.test),
-        "train_sha256": data.train_sha256,
-        "test_sha256": data.test_sha256,
-    }
+    return Data(
+        corpus_source=corpus.source,
+        corpus_sha256=corpus.sha256,
+        dedup=Dedup(**asdict(stats)),
+        label_counts={label: counts[label] for label in sorted(counts)},
+        split_seed=data.seed,
+        test_size=data.test_size,
+        train_rows=len(data.train),
+        test_rows=len(data.test),
+        train_sha256=data.train_sha256,
+        test_sha256=data.test_sha256,
+    )
 
 
 def train_version(
@@ -104,63 +104,54 @@ def train_version(
         version_dir.mkdir()
         pickled = version_dir / PIPELINE_FILE
         packing.dump(pipeline, pickled, compress=spec.compress)
+        reference: ReferenceFile | None
         if spec.fast:
             # Served: the exported numbers. The pickle is kept as the reference for training and tests.
             fast = version_dir / ARTIFACT_FILE
             fast.write_bytes(export.export(pipeline))
-            artifact = manifest.artifact_section(fast, FORMAT)
-            kept = {
-                **manifest.artifact_section(pickled, SKLEARN_FORMAT),
-                "joblib_compress": spec.compress,
-                "vocabulary_packed": True,  # see training/packing.py
-            }
-            del kept["format"], kept["scikit_learn"]  # not served: no runtime reads it
-            reference: dict[str, Any] | None = kept
+            artifact = manifest.artifact_ref(fast, FORMAT)
+            reference = manifest.reference_file(pickled, spec.compress)
         else:
             # Served: the pickle itself, through the general scikit-learn runtime.
-            artifact = {
-                **manifest.artifact_section(pickled, SKLEARN_FORMAT),
-                "joblib_compress": spec.compress,
-                "vocabulary_packed": True,
-            }
+            artifact = manifest.packed(manifest.artifact_ref(pickled, SKLEARN_FORMAT), spec.compress)
             reference = None
-        answers = known_answers.record(pipeline)
         base = manifest.base_manifest(
             version=spec.version,
             summary=spec.summary,
             artifact=artifact,
             reference=reference,
-            labels=[str(label) for label in pipeline.classes_],
+            labels=tuple(str(label) for label in pipeline.classes_),
             data=_data_section(corpus, data, stats),
             pipeline=manifest.describe_pipeline(pipeline),
-            targets=asdict(spec.targets),
+            known_answers=known_answers.record(pipeline),
+            targets=spec.targets,
+            notes=spec.notes,
         )
-        if spec.notes:
-            base["notes"] = spec.notes
-        manifest.write_manifest(version_dir, {**base, "known_answers": answers})
+        manifest.write_manifest(version_dir, base)
         # Evaluate the bytes that will be served, loaded through the service's own verified path
         # (known answers included), and publish a fast file only if it reproduces the pipeline.
         loaded = load_model(staging, spec.version)
         test_texts = [row.text for row in data.test]
+        agreement: Parity | NoFastPath
         if spec.fast:
             assert isinstance(loaded.model, LinearTextModel)
             agreement = export.parity(pipeline, loaded.model, test_texts)
-            log(f"{spec.version}: parity {agreement['labels_equal']}/{agreement['texts']} labels, "
-                f"max probability difference {agreement['max_abs_probability_diff']:.1e}")  # fmt: skip
-            if not agreement["passed"]:
+            log(f"{spec.version}: parity {agreement.labels_equal}/{agreement.texts} labels, "
+                f"max probability difference {agreement.max_abs_probability_diff:.1e}")  # fmt: skip
+            if not agreement.passed:
                 raise ParityError(f"{spec.version}: the served file does not reproduce the pipeline: {agreement}")
         else:
-            agreement = {"fast_path": False, "reason": _why_not_fast(pipeline)}
-            log(f"{spec.version}: served by the scikit-learn runtime ({agreement['reason']})")
+            agreement = NoFastPath(fast_path=False, reason=_why_not_fast(pipeline))
+            log(f"{spec.version}: served by the scikit-learn runtime ({agreement.reason})")
         predicted = [loaded.model.labels[best] for best, _ in loaded.model.classify(test_texts)]
-        metrics = evaluate([row.label for row in data.test], predicted, base["labels"])
-        log(f"{spec.version}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}")
+        metrics = evaluate([row.label for row in data.test], predicted, base.labels)
+        log(f"{spec.version}: accuracy {metrics.accuracy:.4f}, macro-F1 {metrics.macro_f1:.4f}")
         figures = bench.measure(staging, spec.version, runs=bench_runs)
         log(
-            f"{spec.version}: {base['artifact']['size_bytes'] / 1e6:.2f} MB, load {figures['load_ms']:.1f} ms, "
-            f"predict one {figures['predict_one_ms']:.3f} ms"
+            f"{spec.version}: {base.artifact.size_bytes / 1e6:.2f} MB, load {figures.load_ms:.1f} ms, "
+            f"predict one {figures.predict_one_ms:.3f} ms"
         )
-        final = manifest.finalise(base, metrics, figures, agreement, answers)
+        final = manifest.finalise(base, metrics, figures, agreement)
         manifest.write_manifest(version_dir, final)
         card.write_card(version_dir, final)
         if target.exists():  # someone published it while we trained

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from serving.artifacts import load_model
+from serving.linear_text import LinearTextModel
 from training.bench import SAMPLE_CSV
 from training.cli import DEFAULT_MODELS_DIR, REPO_ROOT
 
@@ -16,6 +18,13 @@ COMMITTED = DEFAULT_MODELS_DIR
 VERSIONS = ("v1", "v2")  # served by the fast path (model.ltm)
 GENERAL_VERSIONS = ("v3",)  # served by the scikit-learn runtime (model.joblib)
 ALL_VERSIONS = VERSIONS + GENERAL_VERSIONS
+
+
+def load_linear(models_dir: Path, version: str) -> LinearTextModel:
+    """A fast-path version's served model as what it is (load_model types it as any runtime's model)."""
+    model = load_model(models_dir, version).model
+    assert isinstance(model, LinearTextModel), f"{version} is not served by the fast path"
+    return model
 
 
 @pytest.fixture

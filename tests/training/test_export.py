@@ -12,11 +12,11 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.pipeline import Pipeline
 
 from serving import linear_text
-from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE, load_model
+from serving.artifacts import ARTIFACT_FILE, REFERENCE_FILE
 from training import export
 from training.bench import bench_texts
 
-from .conftest import COMMITTED, VERSIONS
+from .conftest import COMMITTED, VERSIONS, load_linear
 
 ODD_TEXTS = [
     "",
@@ -46,7 +46,7 @@ def _assert_same(pipeline: Pipeline, model: linear_text.LinearTextModel, texts: 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_committed_file_reproduces_its_pipeline(version: str) -> None:
-    model = load_model(COMMITTED, version).model
+    model = load_linear(COMMITTED, version)
     _assert_same(_reference(version), model, bench_texts(limit=10_000) + ODD_TEXTS)
 
 
@@ -58,7 +58,7 @@ def test_export_is_deterministic_and_matches_the_committed_file(version: str) ->
 
 @pytest.fixture(scope="module")
 def v2_pair() -> tuple[Pipeline, linear_text.LinearTextModel]:
-    return _reference("v2"), load_model(COMMITTED, "v2").model
+    return _reference("v2"), load_linear(COMMITTED, "v2")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.artifacts import ARTIFACT_FILE, PIPELINE_FILE, REFERENCE_FILE, list_versions, load_model
+from serving.artifacts import (
+    ARTIFACT_FILE,
+    MANIFEST_FILE,
+    PIPELINE_FILE,
+    REFERENCE_FILE,
+    list_versions,
+    load_model,
+    read_manifest,
+)
 from serving.runtimes import SKLEARN_FORMAT
 from tests.conftest import require
 from training import card, packing
@@ -28,10 +36,10 @@ from training.corpus import (
     read_csv_bytes,
 )
 from training.dataset import deduplicate, normalise, rows_sha256, split
-from training.manifest import read_manifest_json
+from training.manifest import REQUIRED_KEYS, read_manifest_json
 from training.pipelines import SPECS
 
-from .conftest import ALL_VERSIONS, GENERAL_VERSIONS, VERSIONS
+from .conftest import ALL_VERSIONS, GENERAL_VERSIONS, VERSIONS, load_linear
 
 DEFAULT_CACHE_DIR = REPO_ROOT / DEFAULT_CACHE
 
@@ -111,7 +119,7 @@ def test_retraining_reproduces_metrics_and_predictions(sample_runs: tuple[Path, 
     assert first["parity"]["passed"] and first["parity"]["texts"] == first["data"]["test_rows"]
 
     texts = bench_texts()
-    a, b = load_model(first_dir, version).model, load_model(second_dir, version).model
+    a, b = load_linear(first_dir, version), load_linear(second_dir, version)
     np.testing.assert_array_equal(a.predict_proba(texts), b.predict_proba(texts))
     assert a.predict(texts) == b.predict(texts)
 
@@ -140,6 +148,15 @@ def test_sample_run_publishes_complete_versions(sample_runs: tuple[Path, Path]) 
         names = {p.name for p in (models_dir / version).iterdir()}
         assert names == {PIPELINE_FILE, "manifest.json", card.CARD_FILE, card.CONFUSION_PNG}
     assert not [p for p in models_dir.parent.iterdir() if p.name.startswith(".staging")]
+
+
+def test_published_manifests_are_the_manifest_model_s_own_bytes(sample_runs: tuple[Path, Path]) -> None:
+    models_dir = sample_runs[0]
+    for version in ALL_VERSIONS:
+        text = (models_dir / version / MANIFEST_FILE).read_text(encoding="utf-8")
+        manifest = read_manifest(models_dir, version)
+        assert manifest.dumps() == text  # written by Manifest.dumps, read back unchanged
+        assert set(REQUIRED_KEYS) <= manifest.model_fields_set and not manifest.model_extra
 
 
 def test_evaluate_command_rechecks_a_version(

@@ -4,6 +4,7 @@ Layout (one folder per version, never rewritten once published)::
 
     <models_dir>/<version>/manifest.json   what was trained, on what, how well it did, and which
                                            file(s) serve it: ``artifact`` and optionally ``fallback_artifact``
+                                           (one typed model: serving/manifest.py)
     <models_dir>/<version>/model.ltm       format linear-text/1 (serving/linear_text.py): numbers, no code
     <models_dir>/<version>/model.joblib    format sklearn-joblib/1 (serving/sklearn_pipeline.py): a pickled
                                            scikit-learn pipeline; or, as ``reference``, the pipeline a
@@ -24,21 +25,37 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from serving import runtimes
+from serving.manifest import MANIFEST_FILE, ArtifactRef, KnownAnswers, Manifest
+
+__all__ = [  # Manifest and MANIFEST_FILE are re-exported: the registry and tests import them from here
+    "ARTIFACT_FILE",
+    "MANIFEST_FILE",
+    "PIPELINE_FILE",
+    "REFERENCE_FILE",
+    "VERSION_PATTERN",
+    "ArtifactError",
+    "LoadedModel",
+    "Manifest",
+    "is_valid_version",
+    "list_versions",
+    "load_artifact",
+    "load_model",
+    "read_manifest",
+    "verified_bytes",
+    "version_number",
+]
 
 # A version is "v" followed by a number: it names a folder, so nothing else is allowed.
 VERSION_PATTERN = r"^v[1-9][0-9]{0,3}$"
 _VERSION_RE = re.compile(VERSION_PATTERN)
-# An artifact file is a bare name inside its version folder: no paths, no hidden files.
-_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
-MANIFEST_FILE = "manifest.json"
 ARTIFACT_FILE = "model.ltm"
 PIPELINE_FILE = "model.joblib"
 REFERENCE_FILE = PIPELINE_FILE  # v1/v2: the pipeline model.ltm was exported from (not served)
-MANIFEST_SCHEMA_VERSION = 3
 
 
 class ArtifactError(Exception):
@@ -49,67 +66,6 @@ class ArtifactError(Exception):
         self.version = version
         self.reason = reason
         self.detail = detail
-
-
-@dataclass(frozen=True)
-class ArtifactRef:
-    """One served file of a version, as the manifest describes it."""
-
-    file: str
-    format: str
-    sha256: str
-    size_bytes: int
-    scikit_learn: str | None = None  # the version a pickled pipeline was saved with
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> ArtifactRef:
-        ref = cls(
-            file=str(raw["file"]),
-            format=str(raw["format"]),
-            sha256=str(raw["sha256"]),
-            size_bytes=int(raw["size_bytes"]),
-            scikit_learn=None if raw.get("scikit_learn") is None else str(raw["scikit_learn"]),
-        )
-        if not _FILE_RE.fullmatch(ref.file):
-            raise ValueError(f"artifact file {ref.file!r} is not a plain file name")
-        return ref
-
-
-@dataclass(frozen=True)
-class KnownAnswers:
-    """Probabilities the model gave on fixed texts when it was published; checked at every load."""
-
-    texts: tuple[str, ...]
-    probabilities: tuple[tuple[float, ...], ...]
-    labels: tuple[str, ...]
-    tolerance: float
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> KnownAnswers:
-        answers = cls(
-            texts=tuple(str(text) for text in raw["texts"]),
-            probabilities=tuple(tuple(float(p) for p in row) for row in raw["probabilities"]),
-            labels=tuple(str(label) for label in raw["labels"]),
-            tolerance=float(raw["tolerance"]),
-        )
-        if not len(answers.texts) == len(answers.probabilities) == len(answers.labels):
-            raise ValueError("known_answers texts, probabilities and labels differ in length")
-        return answers
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The parts of manifest.json the service relies on, plus the raw document."""
-
-    version: str
-    artifacts: tuple[ArtifactRef, ...]  # in order of preference: artifact, then fallback_artifact
-    labels: tuple[str, ...]
-    known_answers: KnownAnswers | None
-    raw: dict[str, Any]
-
-    @property
-    def artifact(self) -> ArtifactRef:
-        return self.artifacts[0]
 
 
 @dataclass(frozen=True)
@@ -151,6 +107,7 @@ def list_versions(models_dir: Path) -> list[str]:
 
 
 def read_manifest(models_dir: Path, version: str) -> Manifest:
+    """The version's manifest, validated once (serving/manifest.py): any flaw is "corrupt"."""
     if not is_valid_version(version):
         raise ArtifactError(version, "invalid", f"version must match {VERSION_PATTERN}")
     path = models_dir / version / MANIFEST_FILE
@@ -161,20 +118,22 @@ def read_manifest(models_dir: Path, version: str) -> Manifest:
     except (OSError, ValueError) as exc:
         raise ArtifactError(version, "corrupt", f"manifest unreadable: {exc}") from None
     try:
-        refs = [raw["artifact"]] + ([raw["fallback_artifact"]] if raw.get("fallback_artifact") else [])
-        known = raw.get("known_answers")
-        manifest = Manifest(
-            version=raw["version"],
-            artifacts=tuple(ArtifactRef.from_json(ref) for ref in refs),
-            labels=tuple(raw["labels"]),
-            known_answers=KnownAnswers.from_json(known) if known else None,
-            raw=raw,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ArtifactError(version, "corrupt", f"manifest lacks or mistypes field {exc}") from None
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        raise ArtifactError(version, "corrupt", f"manifest lacks or mistypes {_flaws(exc)}") from None
     if manifest.version != version:
         raise ArtifactError(version, "corrupt", f"manifest says version {manifest.version!r}, folder says {version!r}")
     return manifest
+
+
+def _flaws(error: ValidationError, shown: int = 3) -> str:
+    """The first few field errors on one line, e.g. "artifact.sha256 (Field required)"."""
+    flaws = [
+        f"{'.'.join(str(part) for part in flaw['loc']) or 'the document'} ({flaw['msg']})"
+        for flaw in error.errors(include_url=False, include_input=False)
+    ]
+    more = f" and {len(flaws) - shown} more" if len(flaws) > shown else ""
+    return "; ".join(flaws[:shown]) + more
 
 
 def verified_bytes(models_dir: Path, version: str, ref: ArtifactRef) -> bytes:

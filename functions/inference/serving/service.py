@@ -146,7 +146,7 @@ class InferenceService:
             return {"version": version, "status": error.reason, "loaded": False}
         loaded = self.registry.loaded(version)
         failure = self.registry.last_failure(version)
-        metrics = manifest.raw.get("metrics") or {}
+        metrics = manifest.metrics  # None for a registered version: it has no held-out data
         # The runtime that serves (once loaded), else the one the manifest prefers.
         artifact = loaded.artifact if loaded else manifest.artifact
         return {
@@ -159,16 +159,19 @@ class InferenceService:
             "formats": [ref.format for ref in manifest.artifacts],
             # A preferred artifact that could not serve (e.g. a tampered fast file), by its reason.
             "skipped": [{"reason": e.reason} for e in loaded.skipped] if loaded else [],
-            "created": manifest.raw.get("created"),
+            "created": manifest.created,
             "sha256": artifact.sha256,
             "size_bytes": artifact.size_bytes,
             "labels": list(manifest.labels),
             "cache": self.gate.describe(version),  # CACHE_POLICY for this version, and what it decides now
-            "metrics": {key: metrics.get(key) for key in ("accuracy", "macro_f1")},
+            "metrics": {
+                "accuracy": metrics.accuracy if metrics is not None else None,
+                "macro_f1": metrics.macro_f1 if metrics is not None else None,
+            },
         }
 
     def manifest(self, version: str) -> dict[str, Any]:
-        return self.registry.manifest(version).raw
+        return self.registry.manifest(version).document()
 
     def health(self) -> dict[str, Any]:
         default = self.router.default_version
