@@ -5,7 +5,8 @@ For each MemorySize the built function runs in fresh Lambda-sized containers (be
 on a docker network:
 
   cold    time to the first answer of a fresh container: runtime start, imports, model load and one MISS, at the
-          client; --cold-runs containers per size (median shown), the last one stays for the warm run
+          client; --cold-runs containers per size (median shown; no more once one takes over 20 s: that size is
+          out), the last one stays for the warm run
   warm    after a warm-up round, rounds of 4 MISS (POST /predict, a new text each), 4 HIT (POST /predict, one
           text again and again: answered by the instance's in-process tier, not by Redis) and 1 batch
           (POST /predict/batch, 64 new texts); client-side ms per invoke and the RIE's REPORT Duration; until
@@ -78,6 +79,7 @@ INIT_LIMIT_MS = 10_000  # Lambda's init phase limit (on-demand): beyond it the i
 # split sizes that differ by noise only
 LATENCY_SLACK, LATENCY_SLACK_MS = 0.10, 2.0
 COLD_TIMEOUT_S = 180.0
+COLD_GIVE_UP_MS = 2 * INIT_LIMIT_MS  # one cold run this slow rules the size out: no more fresh containers for it
 COLD_SHARE = 0.01  # for the price of billed cold starts: AWS reports INITs in under 1 % of invocations typically
 RESULTS = ROOT / "bench" / "results"
 WORDS = "battery screen price support delivery update camera app love hate slow fast broken great".split()
@@ -167,8 +169,8 @@ def record(result: SizeResult, kind: str, ms: float, answer: dict[str, Any]) -> 
 
 
 def cold_runs(memory_mb: int, setup: Setup, work: Workload, result: SizeResult) -> Function | None:
-    """--cold-runs fresh containers, each timed to its first answer; the last one is returned, still running."""
-    function: Function | None = None
+    """--cold-runs fresh containers (fewer once one passes COLD_GIVE_UP_MS), each timed to its first answer; the
+    last one is returned, still running."""
     environment = {**setup.environment, **lambda_environment(setup.handler, memory_mb)}
     for run in range(setup.args.cold_runs):
         function = Function(f"{setup.tag}-{memory_mb}-{run}")
@@ -184,9 +186,10 @@ def cold_runs(memory_mb: int, setup: Setup, work: Workload, result: SizeResult) 
             function.remove()
             return None
         result.cold_ms.append(ms)
-        if run < setup.args.cold_runs - 1:
-            function.remove()
-    return function
+        if run == setup.args.cold_runs - 1 or ms > COLD_GIVE_UP_MS:
+            return function
+        function.remove()
+    return None
 
 
 def send(function: Function, work: Workload, kind: str, result: SizeResult) -> tuple[float, dict[str, Any]] | None:
@@ -477,12 +480,16 @@ def run(args: argparse.Namespace) -> list[SizeResult]:
         environment["REDIS_URL"] = url
         setup = Setup(image, tag, environment, handler, tag, args)
         log(f"{image}, Redis {redis_image} on network {tag}; sizes {', '.join(map(str, args.sizes))} MB")
+        log(
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the host's other work slows small sizes)"
+        )
         results = []
         for memory_mb in args.sizes:
             results.append(result := measure_size(memory_mb, setup))
             miss = result.p("MISS", 0.5)
             cold = f"{statistics.median(result.cold_ms) / 1000:.2f} s" if result.cold_ms else "failed"
-            log(f"{memory_mb:>5} MB: cold {cold}, MISS p50 {_ms(miss)} ms, {result.seconds:.0f} s")
+            load = os.getloadavg()[0]
+            log(f"{memory_mb:>5} MB: cold {cold}, MISS p50 {_ms(miss)} ms, {result.seconds:.0f} s, load {load:.1f}")
         return results
     finally:
         remove_network(tag)  # the function containers and Redis with it
