@@ -41,7 +41,7 @@ def build_service(settings: Settings) -> InferenceService:
     router = Router(registry, settings.default_version, settings.canary_version, settings.canary_percent)
     cache = build_cache(settings)
     gate = SharedTierGate(settings.cache_policies, cache.shared.round_trip if cache.shared else None)
-    service = InferenceService(registry, router, cache, settings.shadow_version, gate)
+    service = InferenceService(registry, router, cache, gate, settings.shadow_version)
     if settings.load_all_models:
         for version, error in registry.load_all().items():
             logger.error("model failed to load at init", extra={"model_version": version, "detail": str(error)})

@@ -20,6 +20,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import Scope
@@ -87,20 +88,13 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+@dataclass
 class RequestContextMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        max_body_bytes: int,
-        on_request: Callable[[str], None],
-        on_error: Callable[[Exception], None] = lambda exc: None,
-        takes_json_body: Callable[[Scope], bool] = lambda scope: False,
-    ) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-        self.on_request = on_request
-        self.on_error = on_error
-        self.takes_json_body = takes_json_body
+    app: ASGIApp
+    max_body_bytes: int
+    on_request: Callable[[str], None]
+    on_error: Callable[[Exception], None] = lambda exc: None
+    takes_json_body: Callable[[Scope], bool] = lambda scope: False
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

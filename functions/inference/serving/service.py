@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from serving.artifacts import ArtifactError
 from serving.cache import TieredCache, key_for
 from serving.cache_entry import MAX_ENTRY_BYTES, decode_entry, encode_entry, text_digest
-from serving.cache_policy import CachePolicies, SharedTierGate
+from serving.cache_policy import SharedTierGate
 from serving.observability import traced
 from serving.predictor import Prediction, normalise_text, predict
 from serving.registry import ModelRegistry
@@ -24,21 +25,13 @@ if TYPE_CHECKING:
     from serving.deadline import Budget
 
 
+@dataclass
 class InferenceService:
-    def __init__(
-        self,
-        registry: ModelRegistry,
-        router: Router,
-        cache: TieredCache,
-        shadow_version: str | None = None,
-        gate: SharedTierGate | None = None,
-    ) -> None:
-        self.registry = registry
-        self.router = router
-        self.cache = cache
-        self.shadow_version = shadow_version
-        round_trip = cache.shared.round_trip if cache.shared is not None else None
-        self.gate = gate or SharedTierGate(CachePolicies(), round_trip)  # default: always use the shared tier
+    registry: ModelRegistry
+    router: Router
+    cache: TieredCache
+    gate: SharedTierGate  # CACHE_POLICY: whether a request consults the shared tier
+    shadow_version: str | None = None
 
     def predict(self, texts: list[str], requested: str | None, client_key: str | None = None) -> ServeResult:
         route = self.router.resolve(requested, client_key)
