@@ -192,10 +192,10 @@ def sklearn_floor(n: int, version: str) -> list[float] | None:
 
     from serving.artifacts import read_manifest
 
-    reference = read_manifest(MODELS_DIR, version).raw.get("reference")
-    if not reference:  # the version is served by its pipeline: the model floor already is this
+    reference = read_manifest(MODELS_DIR, version).reference
+    if reference is None:  # the version is served by its pipeline: the model floor already is this
         return None
-    pipeline = joblib.load(MODELS_DIR / version / reference["file"])
+    pipeline = joblib.load(MODELS_DIR / version / reference.file)
     floor_texts = iter(texts(n + 50))
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         for _ in range(50):

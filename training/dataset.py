@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sklearn.model_selection import train_test_split
 
+from serving.manifest import Dedup
 from training.corpus import Row
 
 SPLIT_SEED = 42
@@ -37,17 +38,7 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", key).strip()
 
 
-@dataclass(frozen=True)
-class DedupStats:
-    rows_in: int
-    rows_out: int
-    empty_key_dropped: int
-    duplicate_rows_removed: int
-    conflicting_groups: int
-    tied_groups: int
-
-
-def deduplicate(rows: Iterable[Row]) -> tuple[list[Row], DedupStats]:
+def deduplicate(rows: Iterable[Row]) -> tuple[list[Row], Dedup]:
     """One row per normalised key, labelled by the group's majority.
 
     The kept text is the group's first occurrence (file order). Ties are broken by label
@@ -73,7 +64,7 @@ def deduplicate(rows: Iterable[Row]) -> tuple[list[Row], DedupStats]:
         winners = sorted(label for label, count in counts.items() if count == best)
         tied += len(winners) > 1
         kept.append(Row(label=winners[0], text=members[0].text))
-    stats = DedupStats(
+    stats = Dedup(  # the manifest's own record of it
         rows_in=rows_in,
         rows_out=len(kept),
         empty_key_dropped=empty,

@@ -12,7 +12,6 @@ import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import sklearn
@@ -26,7 +25,7 @@ from serving.manifest import Data, Dedup, NoFastPath, Parity, ReferenceFile
 from serving.runtimes import SKLEARN_FORMAT
 from training import bench, card, export, known_answers, manifest, packing
 from training.corpus import Corpus
-from training.dataset import DedupStats, Split, deduplicate, split
+from training.dataset import Split, deduplicate, split
 from training.evaluate import evaluate
 from training.pipelines import VersionSpec
 
@@ -39,7 +38,7 @@ class ParityError(RuntimeError):
     """The served file does not reproduce the fitted pipeline: nothing is published."""
 
 
-def prepare(corpus: Corpus) -> tuple[Split, DedupStats]:
+def prepare(corpus: Corpus) -> tuple[Split, Dedup]:
     rows, stats = deduplicate(corpus.rows)
     return split(rows), stats
 
@@ -66,12 +65,12 @@ def _why_not_fast(pipeline: Pipeline) -> str:
     return "the fast export was not asked for"
 
 
-def _data_section(corpus: Corpus, data: Split, stats: DedupStats) -> Data:
+def _data_section(corpus: Corpus, data: Split, stats: Dedup) -> Data:
     counts = Counter(row.label for row in data.train + data.test)
     return Data(
         corpus_source=corpus.source,
         corpus_sha256=corpus.sha256,
-        dedup=Dedup(**asdict(stats)),
+        dedup=stats,
         label_counts={label: counts[label] for label in sorted(counts)},
         split_seed=data.seed,
         test_size=data.test_size,

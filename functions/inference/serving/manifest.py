@@ -231,11 +231,6 @@ class Manifest(Section):
         """The served files in order of preference: artifact, then fallback_artifact."""
         return (self.artifact,) if self.fallback_artifact is None else (self.artifact, self.fallback_artifact)
 
-    @property
-    def raw(self) -> dict[str, Any]:
-        # Kept for bench/handler_latency.py; new code reads the typed fields or document().
-        return self.document()
-
     def dumps(self) -> str:
         """manifest.json's text: the one serializer every writer uses."""
         return json.dumps(self.document(), indent=2, ensure_ascii=False) + "\n"
