@@ -17,8 +17,6 @@ from typing import Any
 
 from serving.runtimes import RuntimeUnavailable, UnreadableModel
 
-FORMAT = "sklearn-joblib/1"
-
 
 class SklearnTextClassifier:
     def __init__(self, estimator: Any, sklearn: Any) -> None:
