@@ -8,8 +8,12 @@ answering the same API Gateway event, so both benches build it here.
 from typing import Any
 
 
-def floor_handler() -> Any:
-    """A Lambda handler: POST /predict validates {"text": str} and answers a small JSON object."""
+def floor_handler(redis_url: str | None = None) -> Any:
+    """A Lambda handler: POST /predict validates {"text": str} and answers a small JSON object.
+
+    With ``redis_url``, the route also makes one plain redis-py GET: what one round trip costs inside a
+    request, where the process sleeps on the socket and resumes with colder caches than a GET loop.
+    """
     from fastapi import FastAPI
     from mangum import Mangum
     from pydantic import BaseModel
@@ -18,9 +22,16 @@ def floor_handler() -> Any:
         text: str
 
     app = FastAPI()
+    client = None
+    if redis_url:
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
 
     @app.post("/predict")
     async def predict(body: Body) -> dict[str, Any]:
+        if client is not None:
+            client.get("floor:key")
         return {"label": "neutral", "chars": len(body.text)}
 
     return Mangum(app, lifespan="off")

@@ -134,9 +134,8 @@ class LinearTextModel:
 
     def _decision(self, text: str) -> list[float]:
         counts: dict[int, int] = {}
-        index = self._index
-        for gram in self._ngrams(text):
-            position = index.get(gram)
+        lookup = self._index.get
+        for position in map(lookup, self._ngrams(text)):
             if position is not None:
                 counts[position] = counts.get(position, 0) + 1
         weights, stride = self._weights, self._stride
