@@ -135,10 +135,9 @@ class PlainJSONRoute(APIRoute):
     check here: the middleware let through only types FastAPI parses as JSON.
     The endpoint must return a ``Response``.
 
-    What it pays, through the real handler (bench/handler_latency.py's method, in-process cache, 30
-    interleaved rounds of 300 requests against the same app with FastAPI's own route): a HIT 0.29-0.30
-    against 0.39-0.42 ms p50 and a MISS 0.34-0.41 against 0.46-0.56 ms, so about 0.10 ms a request,
-    where the round-to-round spread of the medians is 0.02-0.03 ms.
+    What it pays (``bench/route_ab.py``: the same app with FastAPI's own route, 20 interleaved rounds of 300
+    requests through Mangum, in-process cache, 2026-11-30): a HIT 0.161 against 0.341 ms p50 and a MISS 0.365
+    against 0.545 ms, so 0.18 ms a request, where the rounds' p50s spread by 0.007-0.041 ms.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
