@@ -103,7 +103,8 @@ def _versions_by_runtime() -> tuple[list[str], list[str]]:
     from serving.artifacts import list_versions, read_manifest
     from serving.linear_text import FORMAT
 
-    linear, general = [], []
+    linear: list[str] = []
+    general: list[str] = []
     for version in list_versions(MODELS_DIR):
         (linear if read_manifest(MODELS_DIR, version).artifact.format == FORMAT else general).append(version)
     return linear, general

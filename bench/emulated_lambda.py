@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import cfn_yaml  # type: ignore[import-untyped]  # CloudFormation's !Ref and !If tags
+from cfnlint.decode import cfn_yaml  # CloudFormation's !Ref and !If tags
 
 from devsupport import ROOT
 from devsupport.docker import docker, image_exists

@@ -173,9 +173,9 @@ def run_client(
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
             continue
         result.latencies_ms.append((time.perf_counter() - began) * 1000)
-        error, body = check_answer(response.status, raw, batch)
-        if error:
-            result.errors[error] += 1
+        problem, body = check_answer(response.status, raw, batch)
+        if problem:
+            result.errors[problem] += 1
             continue
         assert body is not None
         result.versions[body["model_version"]] += 1

@@ -22,7 +22,8 @@ import statistics
 import time
 from typing import Any
 
-from handler_latency import MODELS_DIR, Context, event, texts, timed  # bench/ is this script's own folder
+from bench.handler_latency import MODELS_DIR, Context, event, texts, timed
+from devsupport.logs import point_service_logs_at
 
 ENV = {
     "MODELS_DIR": str(MODELS_DIR),
@@ -51,9 +52,8 @@ def main() -> None:
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink):
         import serving.handler
-        from serving.observability import logger
 
-        logger.registered_handler.stream = sink
+        point_service_logs_at(sink)
         handler = serving.handler.lambda_handler
         context = Context()
         hit = event("the same text every time", 0)

@@ -14,14 +14,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import os
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi.routing import APIRoute
-from handler_latency import MODELS_DIR, Context, event, texts, timed  # bench/ is this script's own folder
 from mangum import Mangum
+
+from bench.handler_latency import MODELS_DIR, Context, event, texts, timed
+from devsupport.logs import point_service_logs_at
 
 
 def build(fast_route: bool) -> Callable[..., Any]:
@@ -37,6 +40,10 @@ def build(fast_route: bool) -> Callable[..., Any]:
         api.PlainJSONRoute.get_route_handler = own  # type: ignore[method-assign]
 
 
+def _caller(handler: Callable[..., Any], events: Iterator[dict[str, Any]]) -> Callable[[], Any]:
+    return lambda: handler(next(events), Context())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30)
@@ -48,9 +55,7 @@ def main() -> None:
     fresh = iter(texts(2 * args.rounds * args.requests + 1000))
     p50s: dict[str, list[float]] = {}
     with contextlib.redirect_stdout(sink):
-        from serving.observability import logger
-
-        logger.registered_handler.stream = sink  # type: ignore[attr-defined]
+        point_service_logs_at(sink)
         handlers = {"PlainJSONRoute": build(True), "FastAPI route": build(False)}
         hit = event("the same text every time", 0)
         for handler in handlers.values():
@@ -59,12 +64,11 @@ def main() -> None:
                 handler(event(next(fresh), i), context)
         for _ in range(args.rounds):
             for name, handler in handlers.items():
-                p50s.setdefault(f"HIT {name}", []).append(
-                    statistics.median(timed(lambda handler=handler: handler(hit, context), args.requests))
-                )
+                hit_p50 = statistics.median(timed(_caller(handler, itertools.repeat(hit)), args.requests))
+                p50s.setdefault(f"HIT {name}", []).append(hit_p50)
                 misses = iter([event(next(fresh), i) for i in range(args.requests)])
-                miss = lambda handler=handler, misses=misses: handler(next(misses), context)  # noqa: E731
-                p50s.setdefault(f"MISS {name}", []).append(statistics.median(timed(miss, args.requests)))
+                miss_p50 = statistics.median(timed(_caller(handler, misses), args.requests))
+                p50s.setdefault(f"MISS {name}", []).append(miss_p50)
             sink.seek(0)
             sink.truncate()
     for path in ("HIT", "MISS"):

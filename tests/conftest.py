@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from devsupport.logs import point_service_logs_at
 from devsupport.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,11 +217,7 @@ class _CurrentStdout:
 
 def log_to_current_stdout() -> None:
     """Point the service logger's handler at "current stdout": Powertools keeps the stream it was created with."""
-    from serving.observability import logger
-
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler), handler
-    handler.stream = _CurrentStdout()
+    point_service_logs_at(_CurrentStdout())
 
 
 @pytest.fixture

@@ -98,6 +98,11 @@ def test_auto_follows_the_measured_figures_through_the_service(make_client, redi
     assert client.post("/predict", json=TEXT).json()["cache"] == "HIT"
 
 
+def test_models_says_none_without_a_shared_tier(make_client):
+    models = make_client(CACHE_POLICY="auto").get("/models").json()["models"]
+    assert {model["cache"]["shared_tier"] for model in models} == {"none"}
+
+
 @pytest.mark.redis
 def test_models_shows_each_versions_policy(make_client, redis_server):
     client = make_client(REDIS_URL=redis_server.url, CACHE_POLICY="auto,v2=never")

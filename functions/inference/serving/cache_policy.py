@@ -94,11 +94,15 @@ class SharedTierGate:
         """For /models: the policy, what it decides now, and the figures it decides from."""
         policy = self.policies.policy(version)
         predict = self._predict_per_text.get(version)
+        if self._round_trip is None:
+            decision = "none"  # no shared tier configured (REDIS_URL empty)
+        elif policy == "never" or (policy == "auto" and self._predict_is_cheaper(version)):
+            decision = "skipped"
+        else:
+            decision = "used"
         return {
             "policy": policy,
-            "shared_tier": "skipped"
-            if policy == "never" or (policy == "auto" and self._predict_is_cheaper(version))
-            else "used",
+            "shared_tier": decision,
             "predict_ms_per_text": _ms(predict.value if predict else None),
             "round_trip_ms": _ms(self._round_trip.value if self._round_trip else None),
         }
