@@ -46,7 +46,7 @@ test: venv ## Run the whole test suite (unit, Redis, moto, SAM end-to-end)
 	PATH=$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH $(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: check
-check: $(VENV)/.installed ## Static checks (scripts/check): ruff check, ruff format --check, mypy --strict, cfn-lint
+check: $(VENV)/.installed ## Static checks (scripts/check): ruff check, ruff format --check, mypy (strict for the product code), cfn-lint
 	scripts/check
 
 .PHONY: lint
