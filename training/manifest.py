@@ -63,7 +63,26 @@ def runtime_versions() -> Runtime:
         scipy=scipy.__version__,
         joblib=joblib.__version__,
         platform=f"{platform.system()}-{platform.machine()}",
+        blas=blas_kernels(),
     )
+
+
+def blas_kernels() -> str | None:
+    """The BLAS library and kernel family NumPy/SciPy run here, e.g. "openblas 0.3.30 SkylakeX".
+
+    Byte-identical retraining needs the same kernels as well as the same library versions: OpenBLAS picks
+    them by CPU (``OPENBLAS_CORETYPE`` overrides it), and lbfgs converges to other floats on others.
+    """
+    from threadpoolctl import threadpool_info
+
+    found = sorted(
+        {
+            f"{info.get('internal_api')} {info.get('version')} {info.get('architecture')}"
+            for info in threadpool_info()
+            if info.get("user_api") == "blas"
+        }
+    )
+    return ", ".join(found) or None
 
 
 def _jsonable(value: Any) -> Any:

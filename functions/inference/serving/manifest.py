@@ -81,6 +81,9 @@ class Runtime(Section):
     scipy: str
     joblib: str
     platform: str
+    # The BLAS kernels the libraries ran (OpenBLAS picks them by CPU; they change a solver's floats, hence the
+    # bytes): e.g. "openblas 0.3.30 SkylakeX". Recorded from 2026-11-30; absent in older manifests.
+    blas: str | None = None
 
 
 class Dedup(Section):
