@@ -38,18 +38,17 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from devsupport.events import rest_event
 from devsupport.floor_app import floor_handler
 from devsupport.logs import point_service_logs_at
-from devsupport.ports import free_port, wait_for_port
+from devsupport.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("BENCH_MODELS_DIR", ROOT / "layers" / "models" / "models"))
@@ -96,20 +95,17 @@ def targets(results: dict[str, dict[str, float]], batch: float, batch_auto: floa
 
 
 @contextlib.contextmanager
-def redis_server() -> Any:
-    binary = shutil.which("redis-server")
-    if binary is None:
+def redis_server() -> Iterator[str]:
+    """The URL of a fresh loopback redis-server (the tests' own, devsupport.redis_server), stopped on leaving."""
+    if shutil.which("redis-server") is None:
         sys.exit("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
-        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir]
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = RedisServer(Path(workdir))
+        server.start()
         try:
-            wait_for_port(port, process, "redis-server", timeout=10)
-            yield f"redis://127.0.0.1:{port}/0"
+            yield server.url
         finally:
-            process.kill()
-            process.wait()
+            server.stop()
 
 
 def load_handler(env: dict[str, str]) -> Any:

@@ -8,6 +8,9 @@
   (``start_redis``, ``redis_network``, ``remove_network``); ``python -m devsupport.docker`` for scripts
 - ``devsupport.events``: API Gateway events, from ``events/`` (``load_event``) or built
   (``rest_event`` for REST v1 proxy, ``http_api_event`` for HTTP API v2)
+- ``devsupport.redis_server``: ``RedisServer``, a real redis-server on a free loopback port
+- ``devsupport.floor_app``: ``floor_handler()``, bare Mangum + FastAPI, the benchmarks' floor
+- ``devsupport.logs``: ``point_service_logs_at()``, where the service's log lines go
 """
 
 from pathlib import Path

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RedisServer, running_redis
+from devsupport.redis_server import RedisServer
+from tests.conftest import running_redis
 
 pytestmark = pytest.mark.redis
 

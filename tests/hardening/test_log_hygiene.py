@@ -19,7 +19,8 @@ import pytest
 
 from devsupport.events import http_api_event
 from devsupport.ports import free_port
-from tests.conftest import RedisServer, json_lines, log_to_current_stdout, running_redis, settings_env
+from devsupport.redis_server import RedisServer
+from tests.conftest import json_lines, log_to_current_stdout, running_redis, settings_env
 
 TOKEN = secrets.token_hex(6)
 MARKERS = {

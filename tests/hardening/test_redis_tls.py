@@ -19,7 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from devsupport.ports import free_port
-from tests.conftest import RedisServer, require
+from devsupport.redis_server import RedisServer
+from tests.conftest import require
 
 pytestmark = pytest.mark.redis
 
