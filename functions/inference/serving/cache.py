@@ -120,9 +120,9 @@ class RedisCache:
         self._connect_timeout = connect_timeout_seconds
         self._credentials = credentials
         self._read = client.register_script(_READ_SCRIPT)
+        self._write = client.register_script(_WRITE_SCRIPT)
         # One single-key command's time, as measured here: what CACHE_POLICY=auto weighs a predict against.
         self.round_trip = RunningMean()
-        self._write = client.register_script(_WRITE_SCRIPT)
 
     @classmethod
     def from_url(
